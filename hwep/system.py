@@ -1,0 +1,328 @@
+r"""Compile a Network into sparse matrices in node coordinates.
+
+For linear elements the Lagrangian and Rayleigh function are quadratic forms,
+
+    L = ½ ẋᵀ M ẋ − ½ xᵀ K x + fᵀ x,      R = ½ ẋᵀ D ẋ,
+
+with M = Eᵀ diag(c_kinetic) E, K = Eᵀ diag(c_potential) E, D = Eᵀ diag(c_rayleigh) E, E
+the signed incidence matrix (n_elements, n_nodes) and c the elements' linear
+coefficients (C, 1/L, 1/R, m, k, c). The equation of motion M ẍ + D ẋ + K x = f is
+Kirchhoff's current law at every node (or Newton's law at every mass).
+
+At complex frequency s (s = iω for a periodic drive) a phasor X obeys
+
+    A(s) X = F,     A(s) = K + s D + s² M,                                  (1)
+
+complex symmetric, and real symmetric when there is no loss. Nonlinear elements add
+their small-signal coefficient (the curvature of their energy at zero) to these
+matrices; time-domain solvers add the rest through ``element_forces``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from .elements import KINETIC, POTENTIAL, RAYLEIGH
+from .errors import InvalidNetworkError
+from .network import Network
+
+__all__ = ["System", "role_factor"]
+
+
+def role_factor(role: str, s: np.ndarray | complex) -> np.ndarray | complex:
+    """Factor of an element's coefficient in A(s): 1, s or s² by role (eq. 1)."""
+    if role == POTENTIAL:
+        return np.ones_like(s)
+    if role == RAYLEIGH:
+        return s
+    return s * s
+
+
+@dataclass
+class _ElementGroup:
+    """Elements of one kind, for vectorized evaluation of their energies."""
+
+    kind: object
+    indices: np.ndarray
+    params: dict
+
+
+class System:
+    """Sparse matrices, port maps and per-element data of a Network.
+
+    Parameters
+    ----------
+    network : Network
+        The validated network.
+
+    Attributes
+    ----------
+    E : scipy.sparse.csr_matrix
+        Signed incidence, (n_elements, n_nodes).
+    coefficients : numpy.ndarray
+        Linear coefficient of each element, (n_elements,): C, 1/L, 1/R, m, k, c.
+    roles : numpy.ndarray of str
+        Role of each element, (n_elements,).
+    M, D, K : scipy.sparse.csc_matrix
+        Kinetic, dissipation and stiffness matrices, (n_nodes, n_nodes).
+    B : scipy.sparse.csc_matrix
+        Input map, (n_nodes, n_inputs): column j is the unit vector of input node j.
+    P : scipy.sparse.csr_matrix
+        Output map, (n_outputs, n_nodes).
+
+    Examples
+    --------
+    A single LC tank: K = 1/L, M = C.
+
+    >>> import networkx as nx
+    >>> from hwep.network import Network
+    >>> G = nx.MultiGraph(ground=0, inputs=[1], outputs=[1])
+    >>> _ = G.add_edge(1, 0, kind="inductor", value=0.01)
+    >>> _ = G.add_edge(1, 0, kind="capacitor", value=1e-4)
+    >>> system = System(Network(G))
+    >>> float(system.K[0, 0]), float(system.M[0, 0])
+    (100.0, 0.0001)
+    """
+
+    def __init__(self, network: Network):
+        self.network = network
+        self.n_nodes = network.n_nodes
+        self.n_elements = len(network.elements)
+        self.E = network.incidence()
+        self.roles = np.array([e.kind.role for e in network.elements])
+        self._role_masks = {r: self.roles == r for r in (KINETIC, POTENTIAL, RAYLEIGH)}
+
+        # Ports as sparse selection maps.
+        index = network.node_index
+        self.input_nodes = np.array([index[n] for n in network.inputs], dtype=int)
+        self.output_nodes = np.array([index[n] for n in network.outputs], dtype=int)
+        n_in, n_out = len(self.input_nodes), len(self.output_nodes)
+        ones_in, ones_out = np.ones(n_in), np.ones(n_out)
+        self.B = sp.csc_matrix(
+            (ones_in, (self.input_nodes, np.arange(n_in))), shape=(self.n_nodes, n_in)
+        )
+        self.P = sp.csr_matrix(
+            (ones_out, (np.arange(n_out), self.output_nodes)),
+            shape=(n_out, self.n_nodes),
+        )
+
+        # Elements grouped by kind, then coefficients and matrices.
+        self.groups = self._group_elements()
+        self.nonlinear = np.array(
+            [not bool(self._is_linear(i)) for i in range(self.n_elements)], dtype=bool
+        )
+        self._param_index = self._index_parameters()
+        self.coefficients = self._coefficients()
+        self.M, self.D, self.K = (
+            self._assemble(r) for r in (KINETIC, RAYLEIGH, POTENTIAL)
+        )
+
+    # -- matrices -------------------------------------------------------------
+
+    @property
+    def is_linear(self) -> bool:
+        """Whether every element is linear (no quartic or cosine term in use)."""
+        return not self.nonlinear.any()
+
+    @property
+    def has_loss(self) -> bool:
+        """Whether D has any nonzero entry."""
+        return self.D.nnz > 0 and bool(np.any(self.D.data != 0))
+
+    def dynamic_matrix(self, s: complex) -> sp.csc_matrix:
+        """A(s) = K + s D + s² M, (n_nodes, n_nodes), complex (eq. 1)."""
+        return (self.K + s * self.D + (s * s) * self.M).astype(complex).tocsc()
+
+    def with_values(self, values: np.ndarray) -> System:
+        """A System of the network with the trainable parameters set to ``values``."""
+        return System(self.network.with_values(values))
+
+    def modes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Resonances of the lossless small-signal network.
+
+        Solves K v = ω² M v. Nodes without kinetic elements are eliminated first (their
+        coordinate follows the others instantly).
+
+        Returns
+        -------
+        omega : numpy.ndarray
+            Angular frequencies ω_n in rad/s, ascending, (n_modes,).
+        vectors : numpy.ndarray
+            Mode shapes in node coordinates, (n_nodes, n_modes), M-normalized.
+        """
+        M, K = self.M.toarray(), self.K.toarray()
+        massive = np.abs(np.diag(M)) > 0
+        if not massive.any():
+            return np.zeros(0), np.zeros((self.n_nodes, 0))
+
+        # Condense massless nodes: K_ss − K_sm K_mm⁻¹ K_ms.
+        m_idx, s_idx = np.flatnonzero(massive), np.flatnonzero(~massive)
+        K_red = K[np.ix_(m_idx, m_idx)]
+        if s_idx.size:
+            coupling = sla.solve(K[np.ix_(s_idx, s_idx)], K[np.ix_(s_idx, m_idx)])
+            K_red = K_red - K[np.ix_(m_idx, s_idx)] @ coupling
+        eigvals, vecs = sla.eigh(K_red, M[np.ix_(m_idx, m_idx)])
+        full = np.zeros((self.n_nodes, len(eigvals)))
+        full[m_idx] = vecs
+        if s_idx.size:
+            full[s_idx] = -coupling @ vecs
+        return np.sqrt(np.clip(eigvals, 0.0, None)), full
+
+    def modal_quality(self) -> tuple[np.ndarray, np.ndarray]:
+        """Resonances and their quality factors Q_n = ω_n m_n / d_n.
+
+        The modal mass and damping are vᵀ M v and vᵀ D v of each lossless mode shape,
+        the usual estimate for light damping. Q is infinite without loss.
+
+        Returns
+        -------
+        omega : numpy.ndarray
+            ω_n in rad/s, (n_modes,).
+        Q : numpy.ndarray
+            Quality factors, (n_modes,).
+        """
+        omega, vectors = self.modes()
+        modal_m = np.einsum("im,ij,jm->m", vectors, self.M.toarray(), vectors)
+        modal_d = np.einsum("im,ij,jm->m", vectors, self.D.toarray(), vectors)
+        with np.errstate(divide="ignore"):
+            Q = np.where(
+                modal_d > 0, omega * modal_m / np.maximum(modal_d, 1e-300), np.inf
+            )
+        return omega, Q
+
+    # -- per-parameter derivatives ---------------------------------------------
+
+    def parameter_derivatives(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each trainable parameter: its element, role and ∂c/∂θ.
+
+        Returns
+        -------
+        element : numpy.ndarray of int
+            Element index of each parameter, (n_params,).
+        role : numpy.ndarray of str
+            Role of that element, (n_params,).
+        dcoef : numpy.ndarray
+            ∂c/∂θ of the element's linear coefficient, (n_params,). So
+            ∂A(s)/∂θ = role_factor(role, s) · dcoef · e eᵀ, with e the element's
+            incidence row.
+        """
+        elements, roles, dcoef = [], [], []
+        for p in self.network.parameters:
+            element = self.network.elements[p.element]
+            params = {k: np.asarray(v) for k, v in element.params.items()}
+            elements.append(p.element)
+            roles.append(element.kind.role)
+            dcoef.append(float(element.kind.coefficient_grad(params)[p.name]))
+        return np.array(elements, dtype=int), np.array(roles), np.array(dcoef)
+
+    # -- nonlinear element evaluation -------------------------------------------
+
+    def element_energy(self, u: np.ndarray, *, role: str) -> np.ndarray:
+        """E(u) of every element of ``role``; u is (..., n_elements), others get 0."""
+        return self._evaluate("energy", u, role)
+
+    def element_forces(self, u: np.ndarray, *, role: str) -> np.ndarray:
+        """dE/du of every element of ``role``, (..., n_elements)."""
+        return self._evaluate("force", u, role)
+
+    def element_stiffness(self, u: np.ndarray, *, role: str) -> np.ndarray:
+        """d²E/du² of every element of ``role``, (..., n_elements)."""
+        return self._evaluate("stiffness", u, role)
+
+    def parameter_energy_grad(self, u: np.ndarray) -> np.ndarray:
+        """∂E/∂θ for every trainable parameter, (..., n_params).
+
+        ``u`` holds each element's branch variable, (..., n_elements): the branch
+        velocity for kinetic and Rayleigh elements, the branch coordinate for potential
+        ones. The conjugate variable is ∂L/∂θ = ±∂E/∂θ (``conjugate_signs``).
+        """
+        return self._parameter_eval("energy_grad", u)
+
+    def parameter_force_grad(self, u: np.ndarray) -> np.ndarray:
+        """∂²E/∂u∂θ for every trainable parameter, (..., n_params)."""
+        return self._parameter_eval("force_grad", u)
+
+    def conjugate_signs(self) -> np.ndarray:
+        """+1 (kinetic), −1 (potential) or 0 (Rayleigh: no conjugate), (n_params,)."""
+        return np.array(
+            [
+                self.network.elements[p.element].kind.conjugate_sign
+                for p in self.network.parameters
+            ]
+        )
+
+    # -- private ----------------------------------------------------------------
+
+    def _group_elements(self) -> list[_ElementGroup]:
+        """Elements grouped by kind with stacked parameter arrays."""
+        by_kind: dict[str, list[int]] = {}
+        for i, element in enumerate(self.network.elements):
+            by_kind.setdefault(element.kind.name, []).append(i)
+        groups = []
+        for indices in by_kind.values():
+            kind = self.network.elements[indices[0]].kind
+            params = {
+                spec.name: np.array(
+                    [self.network.elements[i].params[spec.name] for i in indices]
+                )
+                for spec in kind.parameters
+            }
+            groups.append(_ElementGroup(kind, np.array(indices), params))
+        return groups
+
+    def _is_linear(self, i: int) -> bool:
+        """Whether element i has a quadratic energy."""
+        element = self.network.elements[i]
+        params = {k: np.asarray(v) for k, v in element.params.items()}
+        return bool(element.kind.is_linear(params))
+
+    def _index_parameters(self) -> dict[tuple[int, str], int]:
+        """(element, parameter name) -> index in the parameter vector."""
+        return {(p.element, p.name): j for j, p in enumerate(self.network.parameters)}
+
+    def _coefficients(self) -> np.ndarray:
+        """Linear coefficient of every element, (n_elements,)."""
+        coefficients = np.zeros(self.n_elements)
+        for group in self.groups:
+            coefficients[group.indices] = group.kind.coefficient(group.params)
+        if not np.all(np.isfinite(coefficients)):
+            bad = self.network.elements[
+                int(np.flatnonzero(~np.isfinite(coefficients))[0])
+            ]
+            raise InvalidNetworkError(f"{bad.describe()}: coefficient is not finite")
+        return coefficients
+
+    def _assemble(self, role: str) -> sp.csc_matrix:
+        """Eᵀ diag(c) E over the elements of one role, (n_nodes, n_nodes)."""
+        weights = np.where(self._role_masks[role], self.coefficients, 0.0)
+        return (self.E.T @ sp.diags(weights) @ self.E).tocsc()
+
+    def _evaluate(self, method: str, u: np.ndarray, role: str) -> np.ndarray:
+        """Apply an ElementKind method to the elements of one role."""
+        u = np.asarray(u)
+        out = np.zeros(u.shape, dtype=np.result_type(u, float))
+        for group in self.groups:
+            if group.kind.role != role:
+                continue
+            out[..., group.indices] = getattr(group.kind, method)(
+                u[..., group.indices], group.params
+            )
+        return out
+
+    def _parameter_eval(self, method: str, u: np.ndarray) -> np.ndarray:
+        """Apply energy_grad or force_grad and pick out the trainable parameters."""
+        u = np.asarray(u)
+        n_params = len(self.network.parameters)
+        out = np.zeros(u.shape[:-1] + (n_params,), dtype=np.result_type(u, float))
+        for group in self.groups:
+            values = getattr(group.kind, method)(u[..., group.indices], group.params)
+            for name, grad in values.items():
+                for local, element in enumerate(group.indices):
+                    j = self._param_index.get((int(element), name))
+                    if j is not None:
+                        out[..., j] = grad[..., local]
+        return out
