@@ -30,7 +30,9 @@ Gradient modes:
   the correlation of the element's branch signals in the two runs (r = 1, s, s² by
   role, as in ``hwep.backends``). Exact for linear reciprocal networks, resistors and
   dampers included.
-- ``adjoint``: the exact reference of ``hwep.reference`` (native model only).
+- ``adjoint``: the exact reference: the backend's own ``adjoint_gradient(drive, cost)``
+  when it has one (time-domain backends), else the phasor adjoint of
+  ``hwep.reference`` on the native model.
 """
 
 from __future__ import annotations
@@ -146,6 +148,8 @@ def ep_gradient(
     _check_choice("convention", convention, ("L-beta*c", "L+beta*c"))
     start = time.perf_counter()
     if mode == "adjoint":
+        if hasattr(backend, "adjoint_gradient"):
+            return backend.adjoint_gradient(drive, cost)
         from .reference import adjoint_gradient
 
         return adjoint_gradient(backend, drive, cost)

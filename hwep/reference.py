@@ -85,28 +85,44 @@ def adjoint_gradient(source: Backend | Network, drive: Drive, cost: Cost):
 
 
 def finite_difference_gradient(
-    network: Network, drive: Drive, cost: Cost, *, step: float = 1e-6
+    source: Backend | Network, drive, cost: Cost, *, step: float = 1e-6
 ) -> np.ndarray:
     """Central differences of the batch-mean cost in each parameter's value.
 
-    Parameter θ moves to θ(1 ± step) (or ± step when θ = 0), a fresh solve each: 2 P
-    solves in all. A check, not a training method.
+    Parameter θ moves to θ(1 ± step) (or ± step when θ = 0), a fresh free phase each:
+    2 P phases in all. A check, not a training method.
+
+    Parameters
+    ----------
+    source : Backend or Network
+        Any backend (its free phase is used, and its values are restored afterwards),
+        or a network, solved natively by the phasor solver.
+    drive, cost
+        The batch.
+    step : float
+        Relative step.
 
     Returns
     -------
     numpy.ndarray
         dJ/dθ, (n_params,).
     """
-    values = network.values()
+    backend = PhasorBackend(source) if isinstance(source, Network) else source
+    values = backend.network.values()
     grad = np.zeros_like(values)
-    for k, value in enumerate(values):
-        h = step * abs(value) if value != 0 else step
-        shifted = []
-        for sign in (1.0, -1.0):
-            trial = values.copy()
-            trial[k] = value + sign * h
-            shifted.append(batch_loss(network.with_values(trial), drive, cost))
-        grad[k] = (shifted[0] - shifted[1]) / (2.0 * h)
+    try:
+        for k, value in enumerate(values):
+            h = step * abs(value) if value != 0 else step
+            shifted = []
+            for sign in (1.0, -1.0):
+                trial = values.copy()
+                trial[k] = value + sign * h
+                backend.set_values(trial)
+                outputs = backend.run(drive).outputs
+                shifted.append(float(np.mean(cost.value(outputs, drive))))
+            grad[k] = (shifted[0] - shifted[1]) / (2.0 * h)
+    finally:
+        backend.set_values(values)
     return grad
 
 
