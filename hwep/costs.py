@@ -25,7 +25,13 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["Cost", "QuadraticCost", "CrossEntropyCost", "observable_factor"]
+__all__ = [
+    "Cost",
+    "QuadraticCost",
+    "AmplitudeCost",
+    "CrossEntropyCost",
+    "observable_factor",
+]
 
 _OBSERVABLES = {
     "flux": "flux",
@@ -143,6 +149,51 @@ class QuadraticCost(Cost):
     def subset(self, indices):
         return QuadraticCost(
             self.target[indices], self.weight[indices], observable=self.observable
+        )
+
+
+class AmplitudeCost(Cost):
+    """J = ½ Σ_h Σ_o w_o (|Y_ho| − a_ho)²: target amplitudes, phases free.
+
+    What a vibration or level specification asks for. Not differentiable where an
+    output vanishes; there the error current is taken as zero.
+
+    Parameters
+    ----------
+    amplitude : array_like of float
+        Target amplitudes a ≥ 0, (n_samples, n_harmonics, n_outputs), in the
+        observable's unit.
+    weight : array_like of float, optional
+        w, broadcastable to the target's shape; default 1.
+    observable : str
+        See ``Cost``.
+    """
+
+    def __init__(self, amplitude, weight=1.0, observable: str = "flux"):
+        super().__init__(observable)
+        self.amplitude = np.asarray(amplitude, dtype=float)
+        if self.amplitude.ndim != 3:
+            raise ConfigError(
+                "amplitude target must be (n_samples, n_harmonics, n_outputs), "
+                f"got shape {self.amplitude.shape}"
+            )
+        self.weight = np.broadcast_to(
+            np.asarray(weight, dtype=float), self.amplitude.shape
+        )
+
+    def value_y(self, y):
+        return 0.5 * np.sum(
+            self.weight * (np.abs(y) - self.amplitude) ** 2, axis=(1, 2)
+        )
+
+    def grad_y(self, y):
+        magnitude = np.abs(y)
+        unit = np.divide(y, magnitude, out=np.zeros_like(y), where=magnitude > 0)
+        return 0.5 * self.weight * (magnitude - self.amplitude) * unit
+
+    def subset(self, indices):
+        return AmplitudeCost(
+            self.amplitude[indices], self.weight[indices], observable=self.observable
         )
 
 

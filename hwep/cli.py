@@ -1,0 +1,342 @@
+"""The ``hwep`` command.
+
+    hwep train CONFIG.toml [--out DIR] [--resume] [--epochs N] [--seed S] [--backend B]
+    hwep gradcheck CONFIG.toml [--backend B] [--samples N] [--json FILE]
+    hwep info GRAPH_OR_CONFIG
+    hwep sweep CONFIG.toml --seeds 0-4 [--workers N] [--executor process|dask]
+
+A mistake in the user's input (a bad graph, config, data file or option) prints one
+line, ``hwep: error: ...``, and exits with status 2; no traceback. Status 130 means
+interrupted: the last completed epoch is checkpointed and ``--resume`` continues it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import HwepError
+
+__all__ = ["main", "build_parser"]
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    try:
+        return args.handler(args) or 0
+    except HwepError as exc:
+        print(f"hwep: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"hwep: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        where = getattr(args, "out", None) or "the run directory"
+        print(
+            f"hwep: interrupted; completed epochs are checkpointed in {where}; "
+            "continue with --resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="hwep",
+        description="Emulate analog learning hardware trained by Equilibrium "
+        "Propagation.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in _COMMANDS:
+        add(commands)
+    return parser
+
+
+# -- train ---------------------------------------------------------------------
+
+
+def _add_train(commands) -> None:
+    p = commands.add_parser("train", help="train a network from a TOML config")
+    p.add_argument("config", help="TOML config file")
+    p.add_argument("--out", help="run directory (default runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    p.add_argument("--epochs", type=int, help="total number of epochs")
+    p.add_argument("--seed", type=int, help="seed of values, split and batches")
+    p.add_argument("--backend", help="backend name (overrides [backend] name)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_train)
+
+
+def _train(args) -> int:
+    from .config import load_config
+    from .train import Trainer
+
+    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    args.out = str(out)
+    progress = not args.quiet and sys.stderr.isatty()
+    if args.resume and (out / "run.json").is_file():
+        trainer = Trainer.from_run_dir(out, epochs=args.epochs, progress=progress)
+        if args.seed is not None or args.backend is not None:
+            print(
+                "hwep: note: --resume keeps the run's own seed and backend",
+                file=sys.stderr,
+            )
+    else:
+        if args.resume:
+            print(
+                f"hwep: note: nothing to resume in {out}; starting afresh",
+                file=sys.stderr,
+            )
+            args.resume = False
+        trainer = Trainer(
+            load_config(args.config),
+            out_dir=out,
+            backend=args.backend,
+            epochs=args.epochs,
+            seed=args.seed,
+            progress=progress,
+        )
+    summary = trainer.run(resume=args.resume)
+    final = summary["final"]
+    parts = [f"{k} {v:.4g}" for k, v in final.items() if k not in ("epoch", "seconds")]
+    print(
+        f"trained {summary['epochs']} epochs in {summary['seconds']:.1f} s on backend "
+        f"{summary['backend']}: " + ", ".join(parts)
+    )
+    print(f"run directory: {out}")
+    return 0
+
+
+# -- gradcheck -------------------------------------------------------------------
+
+
+def _add_gradcheck(commands) -> None:
+    p = commands.add_parser(
+        "gradcheck", help="compare EP with the adjoint and differences"
+    )
+    p.add_argument("config", help="TOML config file")
+    p.add_argument("--backend", help="backend name (overrides [backend] name)")
+    p.add_argument("--samples", type=int, default=8, help="samples in the batch (8)")
+    p.add_argument("--seed", type=int, help="seed of values and split")
+    p.add_argument(
+        "--json", help="also write the report as JSON to this file ('-': stdout)"
+    )
+    p.set_defaults(handler=_gradcheck)
+
+
+def _gradcheck(args) -> int:
+    from .config import load_config
+    from .gradcheck import format_gradcheck, gradcheck
+
+    config = load_config(args.config)
+    if args.seed is not None:
+        config["seed"] = args.seed
+    report = gradcheck(config, backend=args.backend, samples=args.samples)
+    if args.json == "-":
+        print(json.dumps(report, indent=1, default=_json_default))
+        return 0
+    print(format_gradcheck(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1, default=_json_default))
+    return 0
+
+
+# -- info ------------------------------------------------------------------------
+
+
+def _add_info(commands) -> None:
+    p = commands.add_parser("info", help="describe a graph file or a config's network")
+    p.add_argument("source", help="GraphML, GML, node-link JSON, or TOML config")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_info)
+
+
+def _info(args) -> int:
+    from .config import build_network, load_config
+    from .network import Network
+    from .system import System
+
+    source = Path(args.source)
+    if source.suffix.lower() == ".toml":
+        network = build_network(load_config(source))
+    else:
+        network = Network.from_file(source)
+    summary = network.summary()
+    system = System(network)
+    omega, Q = system.modal_quality() if network.n_nodes <= 2000 else (np.zeros(0),) * 2
+    summary["resonances_hz"] = (omega / (2 * np.pi)).tolist()
+    summary["quality_factors"] = [None if not np.isfinite(q) else float(q) for q in Q]
+    summary["no_dc_path"] = [str(n) for n in network.dc_floating_nodes()]
+    summary["linear"] = network.is_linear
+    summary["parameter_list"] = [
+        {"name": p.label, "value": float(v), "unit": p.unit}
+        for p, v in zip(network.parameters, network.values(), strict=True)
+    ]
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    print(_format_info(summary))
+    return 0
+
+
+def _format_info(summary: dict) -> str:
+    """Human-readable network description."""
+    kinds = ", ".join(f"{n} {k}" for k, n in summary["elements"].items())
+    lines = [
+        f"network {summary['name']} ({summary['domain']}, "
+        f"{'linear' if summary['linear'] else 'nonlinear'})",
+        f"  nodes: {summary['nodes']} + ground {summary['ground']}",
+        f"  elements: {kinds}",
+        f"  inputs: {', '.join(summary['inputs']) or '-'}; "
+        f"outputs: {', '.join(summary['outputs']) or '-'}",
+        f"  trainable parameters: {summary['parameters']}",
+    ]
+    freqs = summary["resonances_hz"]
+    if freqs:
+        shown = ", ".join(f"{f:.6g}" for f in freqs[:12])
+        more = f" ... ({len(freqs)} in all)" if len(freqs) > 12 else ""
+        lines.append(f"  resonances of the lossless network (Hz): {shown}{more}")
+    finite_q = [q for q in summary["quality_factors"] if q is not None]
+    if finite_q:
+        lines.append(f"  quality factors: {min(finite_q):.3g} to {max(finite_q):.3g}")
+    if summary["no_dc_path"]:
+        lines.append(
+            "  no DC path to ground (capacitors or masses only): "
+            + ", ".join(summary["no_dc_path"][:10])
+        )
+    for p in summary["parameter_list"][:40]:
+        lines.append(f"    {p['name']:<12} {p['value']:.6g} {p['unit']}")
+    if len(summary["parameter_list"]) > 40:
+        lines.append(f"    ... {len(summary['parameter_list']) - 40} more")
+    return "\n".join(lines)
+
+
+# -- sweep -----------------------------------------------------------------------
+
+
+def _add_sweep(commands) -> None:
+    p = commands.add_parser(
+        "sweep", help="train one config over several seeds in parallel"
+    )
+    p.add_argument("config", help="TOML config file")
+    p.add_argument("--seeds", default="0-4", help="seeds: '0-4' or '1,3,7' (0-4)")
+    p.add_argument("--out", help="sweep directory (default runs/<config name>_sweep)")
+    p.add_argument("--epochs", type=int, help="epochs per run")
+    p.add_argument("--backend", help="backend name")
+    p.add_argument("--workers", type=int, help="parallel runs (default: all cores)")
+    p.add_argument(
+        "--executor", default="process", choices=("process", "dask", "serial")
+    )
+    p.add_argument("--address", help="Dask scheduler address for --executor dask")
+    p.set_defaults(handler=_sweep)
+
+
+def _sweep(args) -> int:
+    from .config import load_config
+    from .parallel import parallel_map
+
+    config = load_config(args.config)
+    seeds = _parse_seeds(args.seeds)
+    out = (
+        Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}_sweep"
+    )
+    jobs = [
+        (args.config, str(out / f"seed{seed}"), seed, args.epochs, args.backend)
+        for seed in seeds
+    ]
+    summaries = parallel_map(
+        _sweep_job,
+        jobs,
+        workers=args.workers,
+        executor=args.executor,
+        address=args.address,
+        progress=sys.stderr.isatty(),
+        description="runs",
+    )
+    rows = [
+        {"seed": seed, **s["final"], "seconds": s["seconds"]}
+        for seed, s in zip(seeds, summaries, strict=True)
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sweep.json").write_text(
+        json.dumps({"config": config["name"], "runs": rows}, indent=1)
+    )
+    keys = [
+        k
+        for k in ("test_accuracy", "train_accuracy", "test_loss", "train_loss")
+        if k in rows[0]
+    ]
+    print(f"{'seed':>6}" + "".join(f"{k:>16}" for k in keys) + f"{'seconds':>10}")
+    for row in rows:
+        print(
+            f"{row['seed']:>6}"
+            + "".join(f"{row[k]:>16.4f}" for k in keys)
+            + f"{row['seconds']:>10.1f}"
+        )
+    print(
+        f"{'mean':>6}"
+        + "".join(f"{np.mean([r[k] for r in rows]):>16.4f}" for k in keys)
+    )
+    print(f"sweep directory: {out}")
+    return 0
+
+
+def _sweep_job(job) -> dict:
+    """One run of a sweep, in a worker process."""
+    from .config import load_config
+    from .train import Trainer
+
+    config_path, out, seed, epochs, backend = job
+    trainer = Trainer(
+        load_config(config_path), out_dir=out, seed=seed, epochs=epochs, backend=backend
+    )
+    return trainer.run()
+
+
+def _parse_seeds(text: str) -> list[int]:
+    """'0-4' or '1,3,7' into a list of ints."""
+    from .errors import ConfigError
+
+    try:
+        if "-" in text and "," not in text:
+            low, high = (int(v) for v in text.split("-"))
+            return list(range(low, high + 1))
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--seeds {text!r}: use a range '0-4' or a list '1,3,7'"
+        ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's message on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _json_default(value):
+    """JSON for numpy scalars and arrays."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+_COMMANDS = [_add_train, _add_gradcheck, _add_info, _add_sweep]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,521 @@
+"""Training: mini-batch EP gradients, Adam or SGD in log-value, checkpoints, metrics.
+
+A run is described by a TOML configuration (``hwep.config``). Each epoch shuffles the
+training split into mini-batches; each batch runs the free and nudged phases on the
+backend, and the optimizer steps every positive parameter in log-value,
+
+    u = log θ,     ∂J/∂u = θ ∂J/∂θ,                                         (1)
+
+which keeps values positive and makes one learning rate fit capacitors in µF and
+inductors in mH alike. Values are clipped to their bounds. The cost's digital
+parameters (a readout gain) step linearly with the same optimizer.
+
+After every epoch the trainer records the loss (and accuracy) on both splits, the mean
+gradient norm, and the cosine between the configured gradient and the exact one on a
+probe sample; it writes ``metrics.csv``, ``metrics.json``, ``params.json`` and a
+checkpoint, each atomically (temporary file, then rename). A run stopped after any
+epoch resumes from its checkpoint and ends with exactly the parameters of an
+uninterrupted run: the generator state, optimizer moments and values are restored
+bit for bit.
+
+Config keys of ``[training]``:
+
+    epochs          number of epochs; default 50
+    batch_size      samples per batch; default 16
+    optimizer       "adam" (default) or "sgd"
+    learning_rate   step size in log-value; default 0.05
+    digital_learning_rate   step size of the digital parameters; default learning_rate
+    momentum        SGD momentum; default 0.9
+    log_values      step positive parameters in log-value; default true
+    probe           compare with the exact gradient every epoch; default true
+
+``[gradient]``: mode ("ep", "reciprocal", "adjoint"), estimator ("symmetric",
+"one-sided"), nudge ("frozen", "closed"), beta or nudge_ratio. ``[backend]``: name and
+the backend's options.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .backends import make_backend
+from .config import build_network, section
+from .ep import ep_gradient
+from .errors import ConfigError
+from .tasks import Task, build_task
+
+__all__ = ["Trainer", "TrainSettings", "GradientSettings", "atomic_write", "cosine"]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.json"
+_TRAINING_KEYS = {
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "learning_rate",
+    "digital_learning_rate",
+    "momentum",
+    "log_values",
+    "probe",
+}
+_GRADIENT_KEYS = {"mode", "estimator", "nudge", "beta", "nudge_ratio"}
+
+
+@dataclass
+class TrainSettings:
+    """The ``[training]`` table, checked (see the module docstring)."""
+
+    epochs: int = 50
+    batch_size: int = 16
+    optimizer: str = "adam"
+    learning_rate: float = 0.05
+    digital_learning_rate: float | None = None
+    momentum: float = 0.9
+    log_values: bool = True
+    probe: bool = True
+
+    @classmethod
+    def from_config(cls, config: dict) -> TrainSettings:
+        table = section(config, "training", _TRAINING_KEYS)
+        settings = cls(**table)
+        if settings.optimizer not in ("adam", "sgd"):
+            raise ConfigError(
+                f"config [training] optimizer {settings.optimizer!r}: "
+                "use 'adam' or 'sgd'"
+            )
+        if settings.epochs < 0 or settings.batch_size < 1:
+            raise ConfigError("config [training]: need epochs >= 0 and batch_size >= 1")
+        if not settings.learning_rate > 0:
+            raise ConfigError("config [training]: learning_rate must be positive")
+        return settings
+
+
+@dataclass
+class GradientSettings:
+    """The ``[gradient]`` table: arguments of ``hwep.ep.ep_gradient``."""
+
+    mode: str = "ep"
+    estimator: str = "symmetric"
+    nudge: str = "frozen"
+    beta: float | None = None
+    nudge_ratio: float = 1e-3
+
+    @classmethod
+    def from_config(cls, config: dict) -> GradientSettings:
+        return cls(**section(config, "gradient", _GRADIENT_KEYS))
+
+    def as_kwargs(self) -> dict:
+        return {
+            "mode": self.mode,
+            "estimator": self.estimator,
+            "nudge": self.nudge,
+            "beta": self.beta,
+            "nudge_ratio": self.nudge_ratio,
+        }
+
+
+class Trainer:
+    """Train the network of a configuration; write a run directory.
+
+    Parameters
+    ----------
+    config : dict
+        A configuration from ``hwep.config.load_config``.
+    out_dir : str or Path
+        Run directory; created if missing.
+    backend : str, optional
+        Overrides ``[backend] name``.
+    epochs : int, optional
+        Overrides ``[training] epochs`` (the total, also when resuming).
+    seed : int, optional
+        Overrides the config's top-level ``seed``, which seeds the network values
+        (unless ``[network] seed`` is set), the split and the batches.
+    progress : bool
+        Show a progress bar.
+
+    Examples
+    --------
+    >>> from hwep.config import load_config          # doctest: +SKIP
+    >>> Trainer(load_config("examples/iris_lc_lattice.toml"), out_dir="runs/iris").run()
+    """
+
+    def __init__(
+        self,
+        config: dict,
+        *,
+        out_dir: str | os.PathLike,
+        backend: str | None = None,
+        epochs: int | None = None,
+        seed: int | None = None,
+        progress: bool = False,
+    ):
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.overrides = {"backend": backend, "epochs": epochs, "seed": seed}
+        self.progress = progress
+        self.settings = TrainSettings.from_config(config)
+        if epochs is not None:
+            self.settings.epochs = int(epochs)
+        self.gradient = GradientSettings.from_config(config)
+        self.seed = int(seed if seed is not None else config.get("seed", 0))
+
+        # Network, task and backend, all seeded from one number.
+        network_config = {**config, "network": dict(config["network"])}
+        if "file" not in network_config["network"]:
+            network_config["network"].setdefault("seed", self.seed)
+        self.network = build_network(network_config)
+        self.task: Task = build_task(
+            config, self.network, np.random.default_rng([self.seed, 1])
+        )
+        backend_table = section(config, "backend")
+        configured = backend_table.pop("name", None)
+        name = backend or configured or self.task.backend
+        if backend is not None and configured is not None and backend != configured:
+            backend_table = {}  # the configured backend's options do not apply
+        self.backend_name = name
+        self.backend = make_backend(name, self.network, **backend_table)
+        self._check_modes()
+
+        # Optimizer state: positive parameters in log-value, then digital ones.
+        self.positive = np.array(
+            [p.positive for p in self.network.parameters], dtype=bool
+        )
+        self.log_mask = self.positive & self.settings.log_values
+        self.lower = self.network.lower_bounds()
+        self.upper = self.network.upper_bounds()
+        self.state = self._initial_state()
+
+    # -- public ----------------------------------------------------------------
+
+    def run(self, *, resume: bool = False) -> dict:
+        """Train for the configured epochs; return the run summary.
+
+        Parameters
+        ----------
+        resume : bool
+            Continue from the run directory's checkpoint instead of starting afresh.
+        """
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self._load_checkpoint()
+        else:
+            self._write_run_files()
+        start_epoch = self.state["epoch"]
+        bar = _progress(self.settings.epochs, start_epoch, self.progress)
+        started = time.perf_counter()
+        for epoch in range(start_epoch, self.settings.epochs):
+            epoch_start = time.perf_counter()
+            grad_norms = [self._step(batch) for batch in self._batches()]
+            row = self._evaluate(
+                epoch + 1, grad_norms, time.perf_counter() - epoch_start
+            )
+            self.state["epoch"] = epoch + 1
+            self.state["history"].append(row)
+            self._save()
+            logger.info("epoch %d: %s", epoch + 1, row)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in _SHOWN})
+        if bar is not None:
+            bar.close()
+        return self._finish(time.perf_counter() - started)
+
+    def values(self) -> np.ndarray:
+        """Current parameter values in SI units, (n_params,)."""
+        return self._values_of(np.asarray(self.state["params"]))
+
+    def digital(self) -> np.ndarray:
+        """Current digital parameter values, (n_digital,)."""
+        return np.asarray(self.state["digital"], dtype=float)
+
+    # -- one batch --------------------------------------------------------------
+
+    def _batches(self):
+        """Shuffled mini-batches of the training split, from the stored generator."""
+        rng = np.random.default_rng()
+        rng.bit_generator.state = self.state["rng"]
+        order = rng.permutation(self.task.train)
+        self.state["rng"] = rng.bit_generator.state
+        size = self.settings.batch_size
+        return [order[i : i + size] for i in range(0, len(order), size)]
+
+    def _step(self, batch: np.ndarray) -> float:
+        """One optimizer step on one batch; returns the gradient norm in log-value."""
+        drive, cost = self.task.batch(batch)
+        cost = cost.with_digital(self.digital())
+        estimate = ep_gradient(self.backend, drive, cost, **self.gradient.as_kwargs())
+
+        # Eq. (1): chain rule to log-value, then one optimizer update.
+        values = self.values()
+        grad = np.where(self.log_mask, estimate.grad * values, estimate.grad)
+        full = np.concatenate([grad, estimate.digital])
+        if not np.all(np.isfinite(full)):
+            raise ConfigError(
+                f"gradient mode {self.gradient.mode!r} returned a non-finite gradient "
+                f"on backend {self.backend_name!r}; check the drive frequency and beta"
+            )
+        self._update(full)
+        return float(np.linalg.norm(full))
+
+    def _update(self, grad: np.ndarray) -> None:
+        """Adam or SGD with momentum on (network, digital) coordinates, then clip."""
+        s = self.state
+        n = len(s["params"])
+        rates = np.full(grad.size, self.settings.learning_rate)
+        rates[n:] = self.settings.digital_learning_rate or self.settings.learning_rate
+        m, v = np.asarray(s["m"]), np.asarray(s["v"])
+        s["t"] += 1
+        if self.settings.optimizer == "adam":
+            m = 0.9 * m + 0.1 * grad
+            v = 0.999 * v + 0.001 * grad**2
+            step = (
+                rates
+                * (m / (1 - 0.9 ** s["t"]))
+                / (np.sqrt(v / (1 - 0.999 ** s["t"])) + 1e-8)
+            )
+        else:
+            m = self.settings.momentum * m + grad
+            step = rates * m
+        coords = (
+            np.concatenate([np.asarray(s["params"]), np.asarray(s["digital"])]) - step
+        )
+
+        # Clip to bounds in the coordinate each parameter lives in.
+        params = coords[:n]
+        low = np.where(
+            self.log_mask, np.log(np.maximum(self.lower, 1e-300)), self.lower
+        )
+        high = np.where(self.log_mask, np.log(self.upper), self.upper)
+        params = np.clip(params, low, high)
+        s["params"], s["digital"] = params.tolist(), coords[n:].tolist()
+        s["m"], s["v"] = m.tolist(), v.tolist()
+        self.backend.set_values(self.values())
+
+    # -- evaluation and files ---------------------------------------------------
+
+    def _evaluate(self, epoch: int, grad_norms: list[float], seconds: float) -> dict:
+        """Loss and accuracy on both splits, gradient norm, probe cosine."""
+        row: dict = {"epoch": epoch}
+        for split in ("train", "test"):
+            indices = getattr(self.task, split)
+            if len(indices) == 0:
+                continue
+            drive, cost = self.task.batch(indices)
+            cost = cost.with_digital(self.digital())
+            outputs = self.backend.run(drive).outputs
+            for key, value in self.task.metrics(cost, outputs, drive).items():
+                row[f"{split}_{key}"] = value
+        row["grad_norm"] = float(np.mean(grad_norms)) if grad_norms else 0.0
+        if self.settings.probe:
+            row["probe_cosine"] = self._probe_cosine()
+        row["seconds"] = seconds
+        return row
+
+    def _probe_cosine(self) -> float:
+        """Cosine of the configured gradient with the exact one, on a probe sample."""
+        drive, cost = self.task.batch(self.task.train[:1])
+        cost = cost.with_digital(self.digital())
+        estimate = ep_gradient(self.backend, drive, cost, **self.gradient.as_kwargs())
+        exact = ep_gradient(self.backend, drive, cost, mode="adjoint")
+        return cosine(estimate.grad, exact.grad)
+
+    def _initial_state(self) -> dict:
+        """Fresh optimizer state at the network's initial values."""
+        values = self.network.values()
+        params = np.where(
+            self.log_mask, np.log(np.where(self.log_mask, values, 1.0)), values
+        )
+        digital = self.task.cost.digital_values()
+        rng = np.random.default_rng([self.seed, 2])
+        n = params.size + digital.size
+        return {
+            "epoch": 0,
+            "params": params.tolist(),
+            "digital": digital.tolist(),
+            "m": [0.0] * n,
+            "v": [0.0] * n,
+            "t": 0,
+            "rng": rng.bit_generator.state,
+            "history": [],
+        }
+
+    def _values_of(self, params: np.ndarray) -> np.ndarray:
+        """SI values from optimizer coordinates."""
+        return np.where(self.log_mask, np.exp(params), params)
+
+    @classmethod
+    def from_run_dir(
+        cls, run_dir: str | os.PathLike, *, epochs: int | None = None, progress=False
+    ) -> Trainer:
+        """A trainer set up exactly as the run in ``run_dir`` was, ready to resume.
+
+        Reads the run's config copy and the overrides it was started with; ``epochs``
+        sets a new total.
+        """
+        from .config import load_config
+
+        run_dir = Path(run_dir)
+        run_file = run_dir / "run.json"
+        if not run_file.is_file():
+            raise ConfigError(
+                f"cannot resume: {str(run_dir)!r} holds no run (no run.json)"
+            )
+        run = json.loads(run_file.read_text())
+        config = load_config(run_dir / "config.toml")
+        config["_dir"] = run.get("config_dir", config["_dir"])
+        overrides = dict(run.get("overrides", {}))
+        if epochs is not None:
+            overrides["epochs"] = epochs
+        return cls(config, out_dir=run_dir, progress=progress, **overrides)
+
+    def _write_run_files(self) -> None:
+        """Config copy and the overrides that a resume must reuse."""
+        source = self.config.get("_path")
+        if (
+            source
+            and Path(source).resolve() != (self.out_dir / "config.toml").resolve()
+        ):
+            shutil.copyfile(source, self.out_dir / "config.toml")
+        run = {
+            "overrides": self.overrides,
+            "seed": self.seed,
+            "config_dir": self.config.get("_dir"),
+        }
+        atomic_write(self.out_dir / "run.json", json.dumps(run, indent=1))
+
+    def _save(self) -> None:
+        """Checkpoint, metrics and parameters, each written atomically."""
+        atomic_write(self.out_dir / CHECKPOINT, json.dumps(self.state))
+        history = self.state["history"]
+        atomic_write(self.out_dir / "metrics.json", json.dumps(history, indent=1))
+        atomic_write(self.out_dir / "metrics.csv", _csv(history))
+        atomic_write(
+            self.out_dir / "params.json", json.dumps(self.parameter_table(), indent=1)
+        )
+
+    def _load_checkpoint(self) -> None:
+        """Restore the state written after the last completed epoch."""
+        path = self.out_dir / CHECKPOINT
+        if not path.is_file():
+            raise ConfigError(f"cannot resume: no checkpoint at {str(path)!r}")
+        try:
+            state = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"checkpoint {str(path)!r} is damaged: {exc}") from None
+        if len(state.get("params", [])) != len(self.state["params"]):
+            raise ConfigError(
+                f"checkpoint {str(path)!r} has {len(state.get('params', []))} "
+                f"parameters; the config's network has {len(self.state['params'])}"
+            )
+        self.state = state
+        self.backend.set_values(self.values())
+
+    def parameter_table(self) -> dict:
+        """Parameter values with units and element data, for params.json."""
+        values = self.values()
+        table = {}
+        for p, value in zip(self.network.parameters, values, strict=True):
+            element = self.network.elements[p.element]
+            table[p.label] = {
+                "value": float(value),
+                "unit": p.unit,
+                "kind": element.kind.name,
+                "nodes": [str(n) for n in element.nodes],
+            }
+        return {
+            "network": self.network.name,
+            "parameters": table,
+            "digital": self.state["digital"],
+        }
+
+    def _finish(self, seconds: float) -> dict:
+        """Figures and the run summary."""
+        from .report import write_figures
+
+        last = self.state["history"][-1] if self.state["history"] else {}
+        summary = {
+            "config": self.config.get("name"),
+            "backend": self.backend_name,
+            "seed": self.seed,
+            "epochs": self.state["epoch"],
+            "seconds": seconds,
+            "final": last,
+            "gradient": self.gradient.as_kwargs(),
+        }
+        summary["figures"] = write_figures(self)
+        atomic_write(
+            self.out_dir / "summary.json", json.dumps(summary, indent=1, default=str)
+        )
+        return summary
+
+    def _check_modes(self) -> None:
+        """Plain EP cannot train parameters without a conjugate variable."""
+        if self.gradient.mode != "ep":
+            return
+        for p in self.network.parameters:
+            element = self.network.elements[p.element]
+            if not element.kind.has_conjugate:
+                raise ConfigError(
+                    f"{element.describe()} is trainable, but gradient mode 'ep' "
+                    "measures no conjugate variable for it; use mode 'reciprocal' or "
+                    "set trainable = false"
+                )
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two gradients (1 for parallel, NaN if either is zero)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / norm) if norm > 0 else float("nan")
+
+
+def atomic_write(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+_SHOWN = ("train_loss", "test_accuracy", "probe_cosine")
+
+
+def _csv(history: list[dict]) -> str:
+    """Metrics rows as CSV text."""
+    if not history:
+        return ""
+    keys = list(dict.fromkeys(k for row in history for k in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(history)
+    return buffer.getvalue()
+
+
+def _progress(total: int, done: int, enabled: bool):
+    """A tqdm bar over epochs, or None."""
+    if not enabled or total <= done:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, unit="epoch", leave=False)
