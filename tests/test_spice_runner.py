@@ -333,19 +333,19 @@ def test_failure_raises_simulator_error_with_ngspice_text(
     assert error.ngspice_lines and case in str(error)
 
 
-def test_singular_operating_point_message_explains_the_physics(ngspice):
+def test_singular_operating_point_message_explains_the_physics(ngspice, tmp_path):
     body, _ = FAILURES["capacitor-only node"]
     with pytest.raises(SimulatorError, match=r"node out has no DC path to ground"):
-        run_netlist(f"t\n{body}\n.end", mode="shared")
+        run_netlist(f"t\n{body}\n.end", mode="shared", workdir=tmp_path)
     body, _ = FAILURES["inductor-source loop"]
     with pytest.raises(SimulatorError, match=r"loop of inductors and voltage sources"):
-        run_netlist(f"t\n{body}\n.end", mode="shared")
+        run_netlist(f"t\n{body}\n.end", mode="shared", workdir=tmp_path)
 
 
-def test_shared_library_recovers_after_a_fatal_error(ngspice):
+def test_shared_library_recovers_after_a_fatal_error(ngspice, tmp_path):
     body, pattern = FAILURES["undefined parameter"]
     with pytest.raises(SimulatorError, match=r"fatal error and is reloaded"):
-        run_netlist(f"fatal\n{body}\n.end", mode="shared")
+        run_netlist(f"fatal\n{body}\n.end", mode="shared", workdir=tmp_path)
     result = run_netlist(RC_LOWPASS, mode="shared")
     assert result.analysis == "ac" and len(result.axis) == 61
 
@@ -366,10 +366,10 @@ def test_rescued_operating_point_is_accepted_when_not_strict(ngspice):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_timeout_stops_a_long_run(ngspice, mode):
+def test_timeout_stops_a_long_run(ngspice, tmp_path, mode):
     netlist = LC_TANK.format(L=L_H, C=C_F, tmax=1e-10).replace("4e-4", "1")
     with pytest.raises(SimulatorError, match=r"did not finish within 0.2 s"):
-        run_netlist(netlist, mode=mode, timeout=0.2)
+        run_netlist(netlist, mode=mode, timeout=0.2, workdir=tmp_path)
     assert run_netlist(RC_LOWPASS, mode=mode, timeout=10).analysis == "ac"
 
 
