@@ -205,8 +205,8 @@ class PhasorBackend:
         self._derivatives = self.system.parameter_derivatives()
 
     def set_values(self, values: np.ndarray) -> None:
-        self.network = self.network.with_values(values)
-        self.system = System(self.network)
+        self.system = self.system.with_values(values)
+        self.network = self.system.network
         self._derivatives = self.system.parameter_derivatives()
         self._solver = None
 
@@ -216,6 +216,10 @@ class PhasorBackend:
         if self._solver is None or not np.array_equal(self._solver.s, s):
             self._solver = PhasorSolver(self.system, s)
         return self._solver
+
+    def output_compliance(self, drive: Drive) -> np.ndarray:
+        """G_h = P A(s_h)⁻¹ Pᵀ, (n_harmonics, n_outputs, n_outputs), Wb/A (m/N)."""
+        return self.solver(drive.s).output_compliance()
 
     def run(
         self,

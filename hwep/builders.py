@@ -4,9 +4,11 @@ Each builder returns a ``networkx.MultiGraph`` with ground, ports and element da
 ready for ``Network``. Values are given as
 
 - a number or a suffixed string (``"1m"``): every element gets it;
-- a pair ``(low, high)``: each element draws log-uniformly from that range with the
-  builder's seeded generator, so a seed reproduces the graph exactly;
-- a list with one value per element.
+- a pair ``(low, high)`` or a table ``{low, high}``: each element draws log-uniformly
+  from that range with the builder's seeded generator, so a seed reproduces the graph
+  exactly;
+- a list with one value per element (of any length but 2, which reads as a range), or
+  a table ``{values = [...]}`` of any length.
 
 Node names are strings (``"n0_1"`` for row 0, column 1 of a lattice) so that graphs
 survive GraphML and GML round trips unchanged. Ground is ``"gnd"``.
@@ -39,6 +41,16 @@ def draw_values(
     """
     if isinstance(spec, (str, int, float)):
         return [parse_value(spec, what=what)] * n
+    if isinstance(spec, dict):
+        if set(spec) == {"values"} and len(spec["values"]) == n:
+            return [parse_value(v, what=what) for v in spec["values"]]
+        if set(spec) == {"low", "high"}:
+            spec = [spec["low"], spec["high"]]
+        else:
+            raise InvalidNetworkError(
+                f"{what}: a table must be {{values = [{n} values]}} or {{low, high}}, "
+                f"got {spec!r}"
+            )
     spec = list(spec)
     if len(spec) == n and n != 2:
         return [parse_value(v, what=what) for v in spec]

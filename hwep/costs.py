@@ -78,6 +78,14 @@ class Cost:
         factor = np.conj(observable_factor(self.observable, drive.s))[None, :, None]
         return 4.0 * factor * self.grad_y(self.observe(x_out, drive))
 
+    def curvature(self, x_out: np.ndarray, drive) -> np.ndarray | None:
+        """Diagonal scale of ∂e/∂X in the flux domain, (n_samples, n_harmonics, n_out).
+
+        Used to size β: a closed-loop nudge has loop gain β‖diag(curvature) G‖, with G
+        the outputs' compliance. None when the cost cannot say.
+        """
+        return None
+
     def quadratic_weight(self, drive) -> tuple[np.ndarray, np.ndarray] | None:
         """(W, X*) in the flux domain when J is eq. (1), else None.
 
@@ -142,6 +150,9 @@ class QuadraticCost(Cost):
     def grad_y(self, y):
         return 0.25 * self.weight * (y - self.target)
 
+    def curvature(self, x_out, drive):
+        return self.quadratic_weight(drive)[0]
+
     def quadratic_weight(self, drive):
         factor = observable_factor(self.observable, drive.s)[None, :, None]
         return self.weight * np.abs(factor) ** 2, self.target / factor
@@ -185,6 +196,10 @@ class AmplitudeCost(Cost):
         return 0.5 * np.sum(
             self.weight * (np.abs(y) - self.amplitude) ** 2, axis=(1, 2)
         )
+
+    def curvature(self, x_out, drive):
+        factor = observable_factor(self.observable, drive.s)[None, :, None]
+        return 2.0 * self.weight * np.abs(factor) ** 2
 
     def grad_y(self, y):
         magnitude = np.abs(y)
@@ -269,6 +284,14 @@ class CrossEntropyCost(Cost):
             0.5 * residual * self.gain / self.reference * np.exp(1j * self.phase)
         )
         return grad
+
+    def curvature(self, x_out, drive):
+        p = self.probabilities(self.observe(x_out, drive))
+        factor = np.abs(observable_factor(self.observable, drive.s))
+        scale = (self.gain / self.reference) ** 2 * factor[self.harmonic] ** 2
+        curvature = np.zeros(x_out.shape)
+        curvature[:, self.harmonic, :] = scale * p * (1.0 - p)
+        return curvature
 
     def digital_values(self):
         return np.array([self.gain])

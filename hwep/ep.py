@@ -11,10 +11,16 @@ estimated from two or three phases:
     symmetric   ĝ = −[Λ(β) − Λ(−β)] / (2β)        (bias O(β²))
 
 Each Λ_θ is measured on element θ alone, so the rule is local; nothing is
-backpropagated. The nudge is a current −β e at the outputs (``hwep.costs``), closed
-loop (the live error) or frozen (the free phase's error, injected open loop). Frozen
-nudging leaves dΛ/dβ at 0 unchanged and makes Λ exactly quadratic in β for a linear
-network, so the symmetric estimate is exact at any β there.
+backpropagated. The dimensionless strength of a nudge is its loop gain
+
+    β̂ = β ‖diag(W) G‖₂,                                              (3)
+
+with G = P A⁻¹ Pᵀ the outputs' compliance and W the cost's curvature: a closed-loop
+nudge pulls the outputs a fraction β̂ of the way towards the target. The nudge is a
+current −β e at the outputs (``hwep.costs``), closed loop (the live error) or frozen
+(the free phase's error, injected open loop). Frozen nudging leaves dΛ/dβ at 0
+unchanged and makes Λ exactly quadratic in β for a linear network, so the symmetric
+estimate is exact at any β there.
 
 Gradient modes:
 
@@ -124,10 +130,14 @@ def ep_gradient(
     nudge : {"frozen", "closed"}
         Open-loop injection of the free error, or the live error.
     beta : float, optional
-        Nudge strength. Default: chosen so that the nudge current's RMS is
-        ``nudge_ratio`` times the drive's.
+        Nudge strength, in inverse cost units. Default: from ``nudge_ratio``.
     nudge_ratio : float
-        Relative nudge strength when ``beta`` is not given.
+        Dimensionless nudge strength β̂ when ``beta`` is not given: the loop gain
+        β‖diag(W) G‖₂ of a closed-loop nudge, with G the outputs' compliance and W the
+        cost's curvature (eq. 3), that is the fraction of the way the nudge pulls the
+        outputs towards the target. The symmetric estimator's closed-loop bias is
+        about β̂² relative. Backends without ``output_compliance`` fall back to a
+        nudge current of ``nudge_ratio`` times the drive's RMS.
     convention : {"L-beta*c", "L+beta*c"}
         Sign of the nudge in the Lagrangian. The estimators assume L − βc; the other
         sign injects the opposite current and so returns the negated gradient (kept to
@@ -164,7 +174,7 @@ def ep_gradient(
         grad, phases, used_beta, runs = _reciprocal(backend, drive, free, error)
     else:
         if beta is None:
-            beta = _auto_beta(drive, error, nudge_ratio)
+            beta = _auto_beta(backend, drive, cost, free, error, nudge_ratio)
         sign = 1.0 if convention == "L-beta*c" else -1.0
         grad, phases, runs = _ep(
             backend, drive, cost, free, error, beta * sign, estimator, nudge
@@ -236,13 +246,23 @@ def _parameter_derivatives(backend):
     return System(backend.network).parameter_derivatives()
 
 
-def _auto_beta(drive: Drive, error: np.ndarray, nudge_ratio: float) -> float:
-    """β such that the nudge current's RMS is ``nudge_ratio`` times the drive's."""
-    error_rms = _rms(error)
-    if error_rms == 0.0:
+def _auto_beta(backend, drive, cost, free, error, nudge_ratio: float) -> float:
+    """β with loop gain β‖diag(W) G‖₂ = nudge_ratio (eq. 3), else drive-relative."""
+    if not np.any(error):
         return 0.0
+    curvature = cost.curvature(free.outputs, drive)
+    compliance = getattr(backend, "output_compliance", None)
+    if curvature is not None and compliance is not None:
+        G = compliance(drive)
+        gain = max(
+            np.linalg.norm(curvature[i, h][:, None] * G[h], 2)
+            for i in range(curvature.shape[0])
+            for h in range(curvature.shape[1])
+        )
+        if gain > 0:
+            return nudge_ratio / gain
     drive_rms = _rms(drive.amplitude)
-    return nudge_ratio * (drive_rms if drive_rms > 0 else 1.0) / error_rms
+    return nudge_ratio * (drive_rms if drive_rms > 0 else 1.0) / _rms(error)
 
 
 def _rms(array: np.ndarray) -> float:

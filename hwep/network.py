@@ -246,7 +246,7 @@ class Network:
         for p, v in zip(self.parameters, values, strict=True):
             if not np.isfinite(v) or (p.positive and v <= 0):
                 raise InvalidNetworkError(
-                    f"parameter {p.label}: value {v!r} must be finite"
+                    f"parameter {p.label}: value {float(v)!r} must be finite"
                     + (" and positive" if p.positive else "")
                 )
             new_params[p.element][p.name] = float(v)
@@ -528,7 +528,9 @@ def _flatten_lists(graph: nx.Graph) -> nx.Graph:
 def _match_node(graph: nx.Graph, item: object) -> object:
     """The graph node equal to ``item``, or whose string form equals it; else None."""
     if item in graph:
-        return item
+        if type(item) in (str, int):
+            return item
+        return next(node for node in graph.nodes if node == item)
     text = str(item)
     for node in graph.nodes:
         if str(node) == text:

@@ -20,6 +20,7 @@ matrices; time-domain solvers add the rest through ``element_forces``.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,15 +111,25 @@ class System:
             shape=(n_out, self.n_nodes),
         )
 
-        # Elements grouped by kind, then coefficients and matrices.
+        # Elements grouped by kind; one sparsity pattern shared by M, D and K.
         self.groups = self._group_elements()
-        self.nonlinear = np.array(
-            [not bool(self._is_linear(i)) for i in range(self.n_elements)], dtype=bool
-        )
         self._param_index = self._index_parameters()
+        self._pattern, self._scatter = self._build_pattern()
+        self._set_coefficients()
+
+    def _set_coefficients(self) -> None:
+        """Coefficients, linearity flags and the M, D, K matrices from the groups."""
+        self.nonlinear = np.zeros(self.n_elements, dtype=bool)
+        for group in self.groups:
+            self.nonlinear[group.indices] = ~group.kind.is_linear(group.params)
         self.coefficients = self._coefficients()
+        self._data = {
+            role: self._scatter
+            @ np.where(self._role_masks[role], self.coefficients, 0.0)
+            for role in (KINETIC, RAYLEIGH, POTENTIAL)
+        }
         self.M, self.D, self.K = (
-            self._assemble(r) for r in (KINETIC, RAYLEIGH, POTENTIAL)
+            self._matrix(self._data[r]) for r in (KINETIC, RAYLEIGH, POTENTIAL)
         )
 
     # -- matrices -------------------------------------------------------------
@@ -135,11 +146,46 @@ class System:
 
     def dynamic_matrix(self, s: complex) -> sp.csc_matrix:
         """A(s) = K + s D + s² M, (n_nodes, n_nodes), complex (eq. 1)."""
-        return (self.K + s * self.D + (s * s) * self.M).astype(complex).tocsc()
+        data = self._data
+        return self._matrix(
+            data[POTENTIAL] + s * data[RAYLEIGH] + (s * s) * data[KINETIC]
+        )
+
+    def scale_matrix(self, s: complex) -> sp.csc_matrix:
+        """|K| + |s| |D| + |s|² |M| entrywise: the size of the terms that make A(s).
+
+        A pivot of A that is tiny against this scale means cancellation between
+        stiffness and inertia: a resonance.
+        """
+        data = {role: np.abs(values) for role, values in self._data.items()}
+        a = abs(s)
+        return self._matrix(
+            data[POTENTIAL] + a * data[RAYLEIGH] + a * a * data[KINETIC]
+        )
 
     def with_values(self, values: np.ndarray) -> System:
-        """A System of the network with the trainable parameters set to ``values``."""
-        return System(self.network.with_values(values))
+        """This System with the trainable parameters set to ``values`` (SI units).
+
+        Reuses the incidence, sparsity pattern and port maps; only coefficients and
+        matrix entries are recomputed.
+        """
+        clone = copy.copy(self)
+        clone.network = self.network.with_values(values)
+        clone.groups = [
+            _ElementGroup(
+                g.kind,
+                g.indices,
+                {
+                    spec.name: np.array(
+                        [clone.network.elements[i].params[spec.name] for i in g.indices]
+                    )
+                    for spec in g.kind.parameters
+                },
+            )
+            for g in self.groups
+        ]
+        clone._set_coefficients()
+        return clone
 
     def modes(self) -> tuple[np.ndarray, np.ndarray]:
         """Resonances of the lossless small-signal network.
@@ -274,11 +320,40 @@ class System:
             groups.append(_ElementGroup(kind, np.array(indices), params))
         return groups
 
-    def _is_linear(self, i: int) -> bool:
-        """Whether element i has a quadratic energy."""
-        element = self.network.elements[i]
-        params = {k: np.asarray(v) for k, v in element.params.items()}
-        return bool(element.kind.is_linear(params))
+    def _build_pattern(self) -> tuple[sp.csc_matrix, sp.csr_matrix]:
+        """Union sparsity pattern of Eᵀ diag(c) E, and the map c -> its data.
+
+        Element b with terminals i, j adds c_b at (i, i) and (j, j) and −c_b at (i, j)
+        and (j, i) (only (i, i) when j is ground), so the matrix data is linear in c:
+        data = S c, with S of shape (nnz, n_elements).
+        """
+        pattern = (abs(self.E.T) @ abs(self.E)).tocsc()
+        pattern.sort_indices()
+        pattern.data[:] = 1.0
+        position = {}
+        for col in range(self.n_nodes):
+            for k in range(pattern.indptr[col], pattern.indptr[col + 1]):
+                position[(int(pattern.indices[k]), col)] = k
+        rows, cols, vals = [], [], []
+        E = self.E.tocsr()
+        for b in range(self.n_elements):
+            nodes = E.indices[E.indptr[b] : E.indptr[b + 1]]
+            signs = E.data[E.indptr[b] : E.indptr[b + 1]]
+            for i, si in zip(nodes, signs, strict=True):
+                for j, sj in zip(nodes, signs, strict=True):
+                    rows.append(position[(int(i), int(j))])
+                    cols.append(b)
+                    vals.append(si * sj)
+        scatter = sp.csr_matrix(
+            (vals, (rows, cols)), shape=(pattern.nnz, self.n_elements)
+        )
+        return pattern, scatter
+
+    def _matrix(self, data: np.ndarray) -> sp.csc_matrix:
+        """A CSC matrix on the shared pattern with the given data."""
+        shape = (self.n_nodes, self.n_nodes)
+        pattern = self._pattern
+        return sp.csc_matrix((data, pattern.indices, pattern.indptr), shape=shape)
 
     def _index_parameters(self) -> dict[tuple[int, str], int]:
         """(element, parameter name) -> index in the parameter vector."""
@@ -295,11 +370,6 @@ class System:
             ]
             raise InvalidNetworkError(f"{bad.describe()}: coefficient is not finite")
         return coefficients
-
-    def _assemble(self, role: str) -> sp.csc_matrix:
-        """Eᵀ diag(c) E over the elements of one role, (n_nodes, n_nodes)."""
-        weights = np.where(self._role_masks[role], self.coefficients, 0.0)
-        return (self.E.T @ sp.diags(weights) @ self.E).tocsc()
 
     def _evaluate(self, method: str, u: np.ndarray, role: str) -> np.ndarray:
         """Apply an ElementKind method to the elements of one role."""

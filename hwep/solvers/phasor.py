@@ -24,7 +24,10 @@ and explained with the nearest mode.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
@@ -34,6 +37,22 @@ from ..system import System
 __all__ = ["PhasorSolver"]
 
 _PIVOT_TOLERANCE = 1e-12
+_DENSE_LIMIT = 150
+
+
+class _DenseLU:
+    """Dense LU with SuperLU's ``solve(b, trans)`` interface, for small networks."""
+
+    def __init__(self, A: np.ndarray):
+        with warnings.catch_warnings():
+            # An exactly singular A is reported through its zero pivot instead.
+            warnings.simplefilter("ignore", sla.LinAlgWarning)
+            self._lu = sla.lu_factor(A, check_finite=False)
+        self.pivots = np.abs(np.diagonal(self._lu[0]))
+
+    def solve(self, b: np.ndarray, trans: str = "N") -> np.ndarray:
+        code = {"N": 0, "T": 1, "H": 2}[trans]
+        return sla.lu_solve(self._lu, b, trans=code, check_finite=False)
 
 
 class PhasorSolver:
@@ -168,15 +187,24 @@ class PhasorSolver:
             self._compliance = pairs
         return self._compliance
 
-    def _factorize(self, A: sp.csc_matrix, s_h: complex) -> spla.SuperLU:
-        """LU of A(s_h), with a physical explanation when it is singular."""
-        try:
-            lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A")
-        except RuntimeError:
-            raise self._singular_error(s_h) from None
-        scale = np.asarray(abs(A).max(axis=0).todense()).ravel()[lu.perm_c]
-        pivots = np.abs(lu.U.diagonal())
-        if np.any(pivots <= _PIVOT_TOLERANCE * np.maximum(scale, 1e-300)):
+    def _factorize(self, A: sp.csc_matrix, s_h: complex):
+        """LU of A(s_h), with a physical explanation when it is singular.
+
+        A pivot that is tiny against the size of the stiffness, damping and inertia
+        terms of its column (``System.scale_matrix``) means these cancel: a resonance.
+        """
+        scale_matrix = self.system.scale_matrix(s_h)
+        scale = np.maximum.reduceat(scale_matrix.data, scale_matrix.indptr[:-1])
+        if self.system.n_nodes <= _DENSE_LIMIT:
+            lu = _DenseLU(A.toarray())
+            pivots, column_scale = lu.pivots, scale
+        else:
+            try:
+                lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A")
+            except RuntimeError:
+                raise self._singular_error(s_h) from None
+            pivots, column_scale = np.abs(lu.U.diagonal()), scale[lu.perm_c]
+        if np.any(pivots <= _PIVOT_TOLERANCE * np.maximum(column_scale, 1e-300)):
             raise self._singular_error(s_h)
         return lu
 
