@@ -1,0 +1,187 @@
+"""Random nonlinear networks and well-posed drives shared by the trajectory tests.
+
+One builder per nonlinear element kind: a spring chain with Duffing springs, and 2×2 LC
+lattices with Duffing inductors, Josephson junctions (the true flux quantum) or
+varactors. Each trains its nonlinear parameters too. Drives are calibrated so that the
+largest relative change of an element's stiffness (capacitance) is ``STRENGTH``:
+clearly nonlinear, yet on one solution branch (a drive that lands past a fold of a
+superharmonic resonance is backed off in amplitude). Periodic drives sit below the
+lowest mode; fixed-endpoint horizons stay below the first conjugate time (ω_max T < π).
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from hwep.errors import ConvergenceError
+from hwep.network import Network
+from hwep.system import System
+from hwep.timedomain import TimeDrive, TrajectoryCost
+
+NONLINEAR_KINDS = ("duffing_spring", "duffing_inductor", "josephson", "varactor")
+STRENGTH = 0.2
+
+
+def random_network(kind: str, seed: int) -> Network:
+    """A small random network whose nonlinear elements are of ``kind``."""
+    rng = np.random.default_rng(seed)
+
+    def draw(low, high):
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+    if kind == "duffing_spring":
+        G = nx.MultiGraph(ground="g", inputs=["x1"], outputs=["x3"])
+        for node in ("x1", "x2", "x3"):
+            G.add_edge(node, "g", kind="mass", value=draw(0.5, 2.0))
+        for a, b in (("g", "x1"), ("x1", "x2"), ("x2", "x3"), ("x3", "g")):
+            G.add_edge(
+                a,
+                b,
+                kind="duffing_spring",
+                value=draw(50, 150),
+                k3=draw(1e3, 3e3),
+                trainable=["k", "k3"],
+            )
+        return Network(G)
+
+    # 2×2 lattices: node capacitance to ground, bonds, and two ground inductors.
+    nodes = ["n00", "n01", "n10", "n11"]
+    bonds = [("n00", "n01"), ("n00", "n10"), ("n01", "n11"), ("n10", "n11")]
+    G = nx.MultiGraph(ground="g", inputs=["n00"], outputs=["n11"])
+    if kind == "duffing_inductor":
+        for node in nodes:
+            G.add_edge(node, "g", kind="capacitor", value=draw(1e-6, 3e-6))
+        for a, b in bonds + [("n00", "g"), ("n11", "g")]:
+            G.add_edge(
+                a,
+                b,
+                kind="duffing_inductor",
+                value=draw(1e-3, 3e-3),
+                a3=draw(1e5, 1e6),
+                trainable=["L", "a3"],
+            )
+    elif kind == "josephson":
+        for node in nodes:
+            G.add_edge(node, "g", kind="capacitor", value=draw(1e-12, 3e-12))
+        for a, b in bonds:
+            G.add_edge(a, b, kind="josephson", value=draw(1e-6, 3e-6))
+        for node in ("n00", "n11"):
+            G.add_edge(node, "g", kind="inductor", value=draw(2e-10, 6e-10))
+    elif kind == "varactor":
+        for node in nodes:
+            G.add_edge(
+                node,
+                "g",
+                kind="varactor",
+                value=draw(1e-9, 3e-9),
+                a=draw(0.2, 0.5),
+                trainable=["C0", "a"],
+            )
+        for a, b in bonds + [("n00", "g"), ("n11", "g")]:
+            G.add_edge(a, b, kind="inductor", value=draw(1e-6, 3e-6))
+    else:
+        raise ValueError(f"no random network for kind {kind!r}")
+    return Network(G)
+
+
+def nonlinearity(network: Network, U: np.ndarray, V: np.ndarray) -> float:
+    """Largest relative stiffness (capacitance) change along a trajectory.
+
+    U and V are branch coordinates and velocities, (n_times, n_elements).
+    """
+    worst = 0.0
+    for b, element in enumerate(network.elements):
+        p, name = element.params, element.kind.name
+        if name == "duffing_spring":
+            worst = max(worst, np.max(3 * p["k3"] * U[:, b] ** 2 / p["k"]))
+        elif name == "duffing_inductor":
+            worst = max(worst, np.max(3 * p["a3"] * p["L"] * U[:, b] ** 2))
+        elif name == "josephson":
+            phase = 2 * np.pi * U[:, b] / p["phi0"]
+            worst = max(worst, np.max(1 - np.cos(phase)))
+        elif name == "varactor":
+            worst = max(worst, np.max(p["a"] * V[:, b] ** 2))
+    return float(worst)
+
+
+def case(kind: str, seed: int, *, periodic: bool, n_samples: int = 2, n_steps=32):
+    """(network, drive, cost) of one random, well-posed trajectory problem."""
+    from hwep.trajectory import BoundaryBackend, PeriodicBackend
+
+    network = random_network(kind, seed)
+    rng = np.random.default_rng(seed + 1000)
+    omega, _ = System(network).modes()
+    n_nodes = network.n_nodes
+
+    # Periodic: a fundamental at 0.4 ω_1 and its second harmonic. Bounded: a horizon
+    # of 0.6 π / ω_max and two harmonics of it.
+    if periodic:
+        w = 0.4 * omega.min()
+        horizon = 2 * np.pi / w
+    else:
+        horizon = 0.6 * np.pi / omega.max()
+        w = 2 * np.pi / horizon
+    amplitude = rng.normal(size=(n_samples, 2, 1)) + 1j * rng.normal(
+        size=(n_samples, 2, 1)
+    )
+    probe = TimeDrive.from_harmonics(
+        horizon,
+        n_steps,
+        [w, 2 * w],
+        1e-3 * _linear_size(network) * amplitude,
+        periodic=periodic,
+    )
+
+    # A tiny drive is linear; end states of the driven response's size.
+    backend = PeriodicBackend(network) if periodic else BoundaryBackend(network)
+    size = np.sqrt(np.mean(_trajectories(backend, probe) ** 2))
+    if not periodic:
+        ends = rng.normal(size=(2, n_samples, n_nodes)) * size
+        probe = TimeDrive(horizon, probe.force, False, initial=ends[0], final=ends[1])
+
+    # The nonlinearity grows as amplitude²: scale to STRENGTH.
+    solver = backend._solver(probe)
+    strength = max(
+        nonlinearity(network, solver.action.branches(q), _velocities(solver, q))
+        for q in _trajectories(backend, probe)
+    )
+    drive = probe.scaled(np.sqrt(STRENGTH / strength))
+
+    # A lossless drive can sit just past a fold of a superharmonic resonance: back
+    # off in amplitude until the free phase solves.
+    for _ in range(4):
+        try:
+            outputs = backend.run(drive).outputs
+            break
+        except ConvergenceError:
+            drive = drive.scaled(0.7)
+    else:
+        raise AssertionError(f"{kind} case {seed}: no drive level solves")
+
+    # Target: a random waveform of the output's size.
+    size = np.sqrt(np.mean(outputs**2))
+    target = outputs + size * rng.normal(size=outputs.shape)
+    return network, drive, TrajectoryCost(target, periodic=periodic)
+
+
+def _linear_size(network: Network) -> float:
+    """A drive amplitude (A or N) of the order that reaches the nonlinear regime."""
+    scales = {
+        "duffing_spring": 1.0,
+        "duffing_inductor": 1e-3,
+        "josephson": 1e-6,
+        "varactor": 1e-2,
+    }
+    kinds = {e.kind.name for e in network.elements}
+    return next(scales[k] for k in scales if k in kinds)
+
+
+def _trajectories(backend, drive: TimeDrive) -> np.ndarray:
+    """Free trajectories of every node, (n_samples, n_times, n_nodes)."""
+    return backend.run(drive, record_branches=True).extra["trajectories"]
+
+
+def _velocities(solver, q: np.ndarray) -> np.ndarray:
+    """Branch velocities on the steps of a trajectory."""
+    return solver.action.step_velocities(solver.action.branches(q))
