@@ -373,6 +373,19 @@ class TrajectoryCost(Cost):
         D = sp.kron(D, sp.eye(n_out)).tocsr()
         return (D.T @ sp.diags(w * drive.n_steps) @ D).tocsr()
 
+    def curvature(self, x_out: np.ndarray, drive: TimeDrive) -> np.ndarray:
+        """Largest pointwise ∂e/∂x per sample and output, (n_samples, 1, n_outputs).
+
+        With a trajectory backend's ``output_compliance`` it bounds the loop gain of a
+        closed-loop nudge, which ``hwep.ep.ep_gradient`` uses to size β. For a voltage
+        cost the difference operator adds its norm (2/h)².
+        """
+        scale = self.quadrature() * drive.n_steps / _point_weights(drive)
+        curvature = np.max(self.weight * scale[None, :, None], axis=1, keepdims=True)
+        if self.observable == "voltage":
+            curvature = curvature * (2.0 / drive.dt) ** 2
+        return curvature
+
     def nudge_weight(self, drive: TimeDrive) -> np.ndarray | None:
         """W with e = W (x − y*) pointwise, (n_samples, n_times, n_outputs); None for
         voltage costs (their error couples neighbouring points)."""

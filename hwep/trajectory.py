@@ -308,6 +308,26 @@ class _StationaryBackend(_TrajectoryBackend):
             for i in range(drive.n_samples)
         ]
 
+    def output_compliance(self, drive) -> np.ndarray:
+        """A bound of the outputs' compliance, for sizing β (``hwep.ep``, eq. 3).
+
+        The linear response of the output trajectories to output forces at the free
+        solution is G = P J⁻¹ diag(a) Pᵀ over the whole grid; its norm ‖G‖₂ (largest
+        over the samples, by power iteration on the free phase's factorization) is
+        returned as g·I per harmonic, (n_harmonics, n_outputs, n_outputs), with one
+        harmonic for a ``TimeDrive``. With a cost's largest pointwise curvature w this
+        bounds the loop gain β w ‖G‖₂ of a closed-loop nudge.
+        """
+        time_drive = self._time_drive(drive)
+        solver = self._solver(time_drive)
+        gain = max(
+            _response_norm(solver, solution, self.system.output_nodes)
+            for solution in self._free_phase(drive, time_drive)
+        )
+        n_out = len(self.system.output_nodes)
+        n_h = 1 if isinstance(drive, TimeDrive) else drive.n_harmonics
+        return gain * np.broadcast_to(np.eye(n_out), (n_h, n_out, n_out)).copy()
+
     def _nudged(self, drive, F, nudge, i, free, beta, cost, original):
         closed = None
         if beta != 0.0:
@@ -599,6 +619,44 @@ def dissipation_bias(backend, drive, cost: Cost, **ep_options) -> dict:
         "quality_factors": quality,
         "lossless": not backend.system.has_loss,
     }
+
+
+def _response_norm(solver, solution, outputs, iterations: int = 30) -> float:
+    """‖P J⁻¹ diag(a) Pᵀ‖₂ at a free solution, by power iteration on its LU."""
+    stationary, action = solver.stationary, solver.action
+    lu = solution.factorization
+    if lu is None:
+        from .solvers._newton import _factorize
+
+        lu = _factorize(stationary.jacobian(solution.Q))
+    n, n_times = action.n_nodes, action.n_times
+    index = (np.arange(n_times)[:, None] * n + outputs[None, :]).ravel()
+    weights = np.repeat(action.weights, len(outputs))
+    rows = np.searchsorted(stationary._col_index, index)
+    inside = np.isin(index, stationary._col_index)
+    size = lu.lu.shape[0]
+
+    # G v: forces a·v at the outputs, one solve, outputs read back (and Gᵀ likewise).
+    def apply(v, trans):
+        b = np.zeros(size)
+        b[rows[inside]] = (weights * v if trans == "N" else v)[inside]
+        x = lu.solve(b, trans=trans)
+        out = np.zeros(index.size)
+        out[inside] = x[rows[inside]]
+        return out if trans == "N" else weights * out
+
+    v = np.random.default_rng(0).normal(size=index.size)
+    sigma = 0.0
+    for _ in range(iterations):
+        v = apply(apply(v, "N"), "T")
+        norm = np.linalg.norm(v)
+        if norm == 0.0:
+            return 0.0
+        previous, sigma = sigma, np.sqrt(norm)
+        v = v / norm
+        if abs(sigma - previous) <= 1e-3 * sigma:
+            break
+    return float(sigma)
 
 
 def _check_options(**options) -> dict:
