@@ -22,9 +22,13 @@ Config keys of ``[training]``:
 
     epochs          number of epochs; default 50
     batch_size      samples per batch; default 16
-    optimizer       "adam" (default) or "sgd"
+    optimizer       "adam" (default), "sgd", or "lbfgs" (full batch, one line-searched
+                    quasi-Newton step per epoch; see ``hwep.optim``)
     learning_rate   step size in log-value; default 0.05
+    lr_decay        factor of the learning rate at the last step (geometric decay);
+                    default 1 (constant)
     digital_learning_rate   step size of the digital parameters; default learning_rate
+    stop_loss       stop early once the training loss is at or below this; default none
     momentum        SGD momentum; default 0.9
     log_values      step positive parameters in log-value; default true
     probe           compare with the exact gradient every epoch; default true
@@ -53,6 +57,7 @@ from .backends import make_backend
 from .config import build_network, section
 from .ep import ep_gradient
 from .errors import ConfigError
+from .optim import make_optimizer
 from .tasks import Task, build_task
 
 __all__ = ["Trainer", "TrainSettings", "GradientSettings", "atomic_write", "cosine"]
@@ -67,6 +72,8 @@ _TRAINING_KEYS = {
     "learning_rate",
     "digital_learning_rate",
     "momentum",
+    "lr_decay",
+    "stop_loss",
     "log_values",
     "probe",
 }
@@ -83,6 +90,8 @@ class TrainSettings:
     learning_rate: float = 0.05
     digital_learning_rate: float | None = None
     momentum: float = 0.9
+    lr_decay: float = 1.0
+    stop_loss: float | None = None
     log_values: bool = True
     probe: bool = True
 
@@ -90,11 +99,13 @@ class TrainSettings:
     def from_config(cls, config: dict) -> TrainSettings:
         table = section(config, "training", _TRAINING_KEYS)
         settings = cls(**table)
-        if settings.optimizer not in ("adam", "sgd"):
+        if settings.optimizer not in ("adam", "sgd", "lbfgs"):
             raise ConfigError(
                 f"config [training] optimizer {settings.optimizer!r}: "
-                "use 'adam' or 'sgd'"
+                "use 'adam', 'sgd' or 'lbfgs'"
             )
+        if not 0 < settings.lr_decay <= 1:
+            raise ConfigError("config [training]: lr_decay must be in (0, 1]")
         if settings.epochs < 0 or settings.batch_size < 1:
             raise ConfigError("config [training]: need epochs >= 0 and batch_size >= 1")
         if not settings.learning_rate > 0:
@@ -188,7 +199,7 @@ class Trainer:
         self.backend = make_backend(name, self.network, **backend_table)
         self._check_modes()
 
-        # Optimizer state: positive parameters in log-value, then digital ones.
+        # Optimizer over positive parameters in log-value, then digital ones.
         self.positive = np.array(
             [p.positive for p in self.network.parameters], dtype=bool
         )
@@ -196,6 +207,7 @@ class Trainer:
         self.lower = self.network.lower_bounds()
         self.upper = self.network.upper_bounds()
         self.state = self._initial_state()
+        self.optimizer = self._make_optimizer()
 
     # -- public ----------------------------------------------------------------
 
@@ -217,17 +229,21 @@ class Trainer:
         started = time.perf_counter()
         for epoch in range(start_epoch, self.settings.epochs):
             epoch_start = time.perf_counter()
-            grad_norms = [self._step(batch) for batch in self._batches()]
+            grad_norms = self._epoch_steps()
             row = self._evaluate(
                 epoch + 1, grad_norms, time.perf_counter() - epoch_start
             )
             self.state["epoch"] = epoch + 1
+            self.state["optimizer"] = self.optimizer.state()
             self.state["history"].append(row)
             self._save()
             logger.info("epoch %d: %s", epoch + 1, row)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in _SHOWN})
+            if self._converged(row):
+                logger.info("stopping after epoch %d: converged", epoch + 1)
+                break
         if bar is not None:
             bar.close()
         return self._finish(time.perf_counter() - started)
@@ -251,13 +267,54 @@ class Trainer:
         size = self.settings.batch_size
         return [order[i : i + size] for i in range(0, len(order), size)]
 
+    def _converged(self, row: dict) -> bool:
+        """Whether the training loss reached ``stop_loss``."""
+        stop = self.settings.stop_loss
+        return stop is not None and row.get("train_loss", np.inf) <= stop
+
+    def _epoch_steps(self) -> list[float]:
+        """All optimizer steps of one epoch; returns their gradient norms."""
+        if self.settings.optimizer == "lbfgs":
+            return [self._lbfgs_step(np.asarray(self.task.train))]
+        return [self._step(batch) for batch in self._batches()]
+
     def _step(self, batch: np.ndarray) -> float:
-        """One optimizer step on one batch; returns the gradient norm in log-value."""
-        drive, cost = self.task.batch(batch)
+        """One Adam or SGD step on one batch; returns the gradient norm."""
+        _, grad = self._gradient(self._coords(), batch)
+        self._set_coords(self.optimizer.step(self._coords(), grad))
+        return float(np.linalg.norm(grad))
+
+    def _lbfgs_step(self, indices: np.ndarray) -> float:
+        """One L-BFGS iteration on the whole training split."""
+        drive, cost = self.task.batch(indices)
+
+        def evaluate(coords: np.ndarray) -> float:
+            self._set_coords(coords)
+            outputs = self.backend.run(drive).outputs
+            return float(
+                np.mean(cost.with_digital(self.digital()).value(outputs, drive))
+            )
+
+        x = self._coords()
+        if self.state.get("lbfgs_grad") is None:
+            loss, grad = self._gradient(x, indices)
+        else:
+            loss, grad = self.state["lbfgs_loss"], np.asarray(self.state["lbfgs_grad"])
+        x, loss, grad = self.optimizer.step(
+            x, loss, grad, evaluate, lambda c: self._gradient(c, indices)
+        )
+        self._set_coords(x)
+        self.state["lbfgs_loss"], self.state["lbfgs_grad"] = loss, grad.tolist()
+        return float(np.linalg.norm(grad))
+
+    def _gradient(self, coords: np.ndarray, indices: np.ndarray):
+        """(loss, gradient in optimizer coordinates) of a batch at ``coords``."""
+        self._set_coords(coords)
+        drive, cost = self.task.batch(indices)
         cost = cost.with_digital(self.digital())
         estimate = ep_gradient(self.backend, drive, cost, **self.gradient.as_kwargs())
 
-        # Eq. (1): chain rule to log-value, then one optimizer update.
+        # Eq. (1): chain rule to log-value.
         values = self.values()
         grad = np.where(self.log_mask, estimate.grad * values, estimate.grad)
         full = np.concatenate([grad, estimate.digital])
@@ -266,41 +323,22 @@ class Trainer:
                 f"gradient mode {self.gradient.mode!r} returned a non-finite gradient "
                 f"on backend {self.backend_name!r}; check the drive frequency and beta"
             )
-        self._update(full)
-        return float(np.linalg.norm(full))
+        return estimate.loss, full
 
-    def _update(self, grad: np.ndarray) -> None:
-        """Adam or SGD with momentum on (network, digital) coordinates, then clip."""
-        s = self.state
-        n = len(s["params"])
-        rates = np.full(grad.size, self.settings.learning_rate)
-        rates[n:] = self.settings.digital_learning_rate or self.settings.learning_rate
-        m, v = np.asarray(s["m"]), np.asarray(s["v"])
-        s["t"] += 1
-        if self.settings.optimizer == "adam":
-            m = 0.9 * m + 0.1 * grad
-            v = 0.999 * v + 0.001 * grad**2
-            step = (
-                rates
-                * (m / (1 - 0.9 ** s["t"]))
-                / (np.sqrt(v / (1 - 0.999 ** s["t"])) + 1e-8)
-            )
-        else:
-            m = self.settings.momentum * m + grad
-            step = rates * m
-        coords = (
-            np.concatenate([np.asarray(s["params"]), np.asarray(s["digital"])]) - step
+    def _coords(self) -> np.ndarray:
+        """Optimizer coordinates: network parameters, then digital ones."""
+        return np.concatenate(
+            [
+                np.asarray(self.state["params"], float),
+                np.asarray(self.state["digital"], float),
+            ]
         )
 
-        # Clip to bounds in the coordinate each parameter lives in.
-        params = coords[:n]
-        low = np.where(
-            self.log_mask, np.log(np.maximum(self.lower, 1e-300)), self.lower
-        )
-        high = np.where(self.log_mask, np.log(self.upper), self.upper)
-        params = np.clip(params, low, high)
-        s["params"], s["digital"] = params.tolist(), coords[n:].tolist()
-        s["m"], s["v"] = m.tolist(), v.tolist()
+    def _set_coords(self, coords: np.ndarray) -> None:
+        """Store coordinates and give the backend the matching values."""
+        n = len(self.state["params"])
+        self.state["params"] = coords[:n].tolist()
+        self.state["digital"] = coords[n:].tolist()
         self.backend.set_values(self.values())
 
     # -- evaluation and files ---------------------------------------------------
@@ -332,24 +370,43 @@ class Trainer:
         return cosine(estimate.grad, exact.grad)
 
     def _initial_state(self) -> dict:
-        """Fresh optimizer state at the network's initial values."""
+        """Fresh training state at the network's initial values."""
         values = self.network.values()
         params = np.where(
             self.log_mask, np.log(np.where(self.log_mask, values, 1.0)), values
         )
-        digital = self.task.cost.digital_values()
         rng = np.random.default_rng([self.seed, 2])
-        n = params.size + digital.size
         return {
             "epoch": 0,
             "params": params.tolist(),
-            "digital": digital.tolist(),
-            "m": [0.0] * n,
-            "v": [0.0] * n,
-            "t": 0,
+            "digital": self.task.cost.digital_values().tolist(),
             "rng": rng.bit_generator.state,
             "history": [],
         }
+
+    def _make_optimizer(self):
+        """The configured optimizer over (network, digital) coordinates."""
+        n, n_digital = len(self.state["params"]), len(self.state["digital"])
+        rates = np.full(n + n_digital, self.settings.learning_rate)
+        rates[n:] = self.settings.digital_learning_rate or self.settings.learning_rate
+        low = np.where(
+            self.log_mask, np.log(np.maximum(self.lower, 1e-300)), self.lower
+        )
+        high = np.where(self.log_mask, np.log(self.upper), self.upper)
+        if self.settings.optimizer == "lbfgs":
+            batches = 1
+        else:
+            batches = -(-len(self.task.train) // self.settings.batch_size)
+        return make_optimizer(
+            self.settings.optimizer,
+            n + n_digital,
+            rates=rates,
+            low=np.concatenate([low, np.full(n_digital, -np.inf)]),
+            high=np.concatenate([high, np.full(n_digital, np.inf)]),
+            total_steps=max(self.settings.epochs, 1) * batches,
+            decay=self.settings.lr_decay,
+            momentum=self.settings.momentum,
+        )
 
     def _values_of(self, params: np.ndarray) -> np.ndarray:
         """SI values from optimizer coordinates."""
@@ -420,6 +477,8 @@ class Trainer:
                 f"parameters; the config's network has {len(self.state['params'])}"
             )
         self.state = state
+        if "optimizer" in state:
+            self.optimizer.load(state["optimizer"])
         self.backend.set_values(self.values())
 
     def parameter_table(self) -> dict:
