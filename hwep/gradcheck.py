@@ -10,7 +10,8 @@ computes the exact adjoint gradient g and, against it,
 
 For each it reports the cosine with g and the relative error ‖ĝ − g‖∞ / ‖g‖∞, overall
 and per element kind. With loss it also reports plain EP's measured bias beside the
-bound of ``hwep.reference.dissipation_report`` and any drive near a resonance.
+bound of ``hwep.reference.dissipation_report`` and any drive near a resonance; uniform
+loss σ of the drive counts as loss.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ def gradcheck(
         report["adjoint_vs_fd"] = compare(exact, fd, kinds)
 
     # Loss: measured plain-EP bias beside its bound.
-    if trainer.network.has_loss and trainer.network.is_linear and hasattr(drive, "s"):
+    lossy = trainer.network.has_loss or getattr(drive, "sigma", 0.0) > 0
+    if lossy and trainer.network.is_linear and hasattr(drive, "s"):
         report["loss"] = _loss_section(trainer, drive, cost, exact)
     return report
 

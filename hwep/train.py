@@ -418,8 +418,9 @@ class Trainer:
     ) -> Trainer:
         """A trainer set up exactly as the run in ``run_dir`` was, ready to resume.
 
-        Reads the run's config copy and the overrides it was started with; ``epochs``
-        sets a new total.
+        Reads the configuration the run was started with (as given, including changes
+        made in Python after loading the file) and its overrides; ``epochs`` sets a new
+        total.
         """
         from .config import load_config
 
@@ -430,8 +431,8 @@ class Trainer:
                 f"cannot resume: {str(run_dir)!r} holds no run (no run.json)"
             )
         run = json.loads(run_file.read_text())
-        config = load_config(run_dir / "config.toml")
-        config["_dir"] = run.get("config_dir", config["_dir"])
+        config = run.get("config") or load_config(run_dir / "config.toml")
+        config["_dir"] = run.get("config_dir", config.get("_dir", str(run_dir)))
         overrides = dict(run.get("overrides", {}))
         if epochs is not None:
             overrides["epochs"] = epochs
@@ -449,6 +450,7 @@ class Trainer:
             "overrides": self.overrides,
             "seed": self.seed,
             "config_dir": self.config.get("_dir"),
+            "config": self.config,
         }
         atomic_write(self.out_dir / "run.json", json.dumps(run, indent=1))
 
