@@ -20,6 +20,7 @@ potential, Rayleigh and kinetic elements. For s = iω: ¼ ∂C/∂θ |V|² for c
 
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -350,6 +351,8 @@ def make_backend(name: str, network: Network, **options) -> Backend:
     ConfigError
         When the name is unknown.
     """
+    if name not in _REGISTRY and name in _PROVIDERS:
+        importlib.import_module(_PROVIDERS[name], __package__)  # registers it
     factories = dict(_REGISTRY)
     if name not in factories:
         valid = ", ".join(sorted(factories))
@@ -358,6 +361,7 @@ def make_backend(name: str, network: Network, **options) -> Backend:
 
 
 _REGISTRY: dict[str, type] = {"phasor": PhasorBackend}
+_PROVIDERS = {"ngspice": ".spice"}  # modules that register a backend on import
 
 
 def register_backend(name: str, factory) -> None:
