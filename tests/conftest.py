@@ -42,7 +42,7 @@ def random_network(
         if n > 1
         else nx.Graph()
     )
-    for i, node in enumerate(nodes):
+    for node in nodes:
         G.add_edge(node, "g", kind=kinetic, value=float(rng.uniform(0.5, 2.0)))
         if rng.random() < 0.6:
             G.add_edge(node, "g", kind=potential, value=float(rng.uniform(0.5, 2.0)))

@@ -94,7 +94,8 @@ observable = "flux"
     _assert_one_line_error(
         status,
         err,
-        "drive at 159.155 Hz is on a resonance of the lossless network (mode at 159.155 Hz)",
+        "drive at 159.155 Hz is on a resonance of the lossless network "
+        "(mode at 159.155 Hz)",
     )
 
 
@@ -158,7 +159,8 @@ def test_ports_that_do_not_fit_the_data(tmp_path, capsys):
             "builder 'grid' is unknown",
         ),
         (
-            "[network]\nbuilder = 'lattice'\nrows = 2\ncols = 2\n[task]\nkind = 'poetry'\n",
+            "[network]\nbuilder = 'lattice'\nrows = 2\ncols = 2\n"
+            "[task]\nkind = 'poetry'\n",
             "kind 'poetry' is unknown",
         ),
         ("[network\n", "is not valid TOML"),

@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+from conftest import random_drive, random_network
 
 from hwep.backends import Drive, PhasorBackend
 from hwep.costs import AmplitudeCost, CrossEntropyCost, QuadraticCost
 from hwep.ep import ep_gradient
 from hwep.errors import ConfigError
 from hwep.reference import adjoint_gradient, finite_difference_gradient
-
-from conftest import random_drive, random_network
 
 CASES = [(seed, "circuit") for seed in range(12)] + [
     (seed, "mechanical") for seed in range(12)

@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-import pytest
-
 from hwep.config import load_config
 from hwep.gradcheck import format_gradcheck, gradcheck
 

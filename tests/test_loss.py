@@ -3,6 +3,7 @@
 import networkx as nx
 import numpy as np
 import pytest
+from conftest import random_drive, random_network
 
 from hwep.backends import Drive, PhasorBackend
 from hwep.costs import QuadraticCost
@@ -14,8 +15,6 @@ from hwep.reference import (
     finite_difference_gradient,
 )
 from hwep.system import System
-
-from conftest import random_drive, random_network
 
 
 def _lossy_case(seed, Q, domain="circuit", trainable_loss=False):

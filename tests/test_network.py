@@ -100,8 +100,12 @@ def test_graphml_written_by_hand(tmp_path):
   <graph edgedefault="undirected">
     <data key="g0">0</data><data key="g1">a</data><data key="g2">a</data>
     <node id="0"/><node id="a"/>
-    <edge source="a" target="0"><data key="e0">inductor</data><data key="e1">10m</data></edge>
-    <edge source="a" target="0"><data key="e0">capacitor</data><data key="e1">100uF</data></edge>
+    <edge source="a" target="0">
+      <data key="e0">inductor</data><data key="e1">10m</data>
+    </edge>
+    <edge source="a" target="0">
+      <data key="e0">capacitor</data><data key="e1">100uF</data>
+    </edge>
   </graph>
 </graphml>"""
     )

@@ -3,6 +3,7 @@
 import networkx as nx
 import numpy as np
 import pytest
+from conftest import random_drive, random_network
 
 from hwep.backends import Drive, PhasorBackend
 from hwep.builders import lc_ladder
@@ -10,8 +11,6 @@ from hwep.errors import InvalidNetworkError, SingularSystemError
 from hwep.network import Network
 from hwep.solvers.phasor import PhasorSolver
 from hwep.system import System
-
-from conftest import random_network, random_drive
 
 
 def test_parallel_rlc_impedance():
@@ -40,7 +39,7 @@ def test_ladder_driving_point_impedance_is_the_continued_fraction():
 
 
 def test_complex_frequency_equals_uniform_loss():
-    # σ shifts every element: series R = σL and shunt G = σC give the response at σ + iω.
+    # Series R = σL and shunt G = σC on every element: the response at σ + iω.
     L, C, sigma = 1e-3, 1e-6, 300.0
     lossless = nx.MultiGraph(ground="g", inputs=["a"], outputs=["a"])
     lossless.add_edge("a", "g", kind="inductor", value=L)
@@ -64,7 +63,8 @@ def test_complex_frequency_equals_uniform_loss():
 def test_drive_on_a_resonance_is_explained(tank):
     with pytest.raises(
         SingularSystemError,
-        match=r"drive at 159.155 Hz is on a resonance of the lossless network \(mode at 159.155 Hz\)",
+        match=r"drive at 159.155 Hz is on a resonance of the lossless network "
+        r"\(mode at 159.155 Hz\)",
     ):
         PhasorBackend(tank).run(Drive(np.array([1000.0]), np.ones((1, 1, 1))))
 
@@ -122,15 +122,17 @@ def test_measured_conjugates_are_time_averages(tank):
     x = m.outputs[0, 0, 0]
     L, C = 1e-2, 1e-4
     assert x == pytest.approx(2.0 / (1 / L - omega**2 * C))
-    V, I = 1j * omega * x, x / L
+    voltage, current = 1j * omega * x, x / L
     np.testing.assert_allclose(
-        m.conjugates[0], [0.25 * abs(I) ** 2, 0.25 * abs(V) ** 2], rtol=1e-13
+        m.conjugates[0],
+        [0.25 * abs(current) ** 2, 0.25 * abs(voltage) ** 2],
+        rtol=1e-13,
     )
 
     # The same by direct sampling of one period of the real signals.
     t = np.linspace(0, 2 * np.pi / omega, 4001)[:-1]
-    v = np.real(V * np.exp(1j * omega * t))
-    i = np.real(I * np.exp(1j * omega * t))
+    v = np.real(voltage * np.exp(1j * omega * t))
+    i = np.real(current * np.exp(1j * omega * t))
     np.testing.assert_allclose(
         m.conjugates[0], [np.mean(0.5 * i**2), np.mean(0.5 * v**2)], rtol=1e-12
     )

@@ -135,7 +135,8 @@ def test_plain_ep_refuses_trainable_resistors(tmp_path):
     config["network"]["trainable"] = {"resistor": True}
     with pytest.raises(
         ConfigError,
-        match="resistor 'R1' between 'n0_0' and 'gnd' is trainable, but gradient mode 'ep' measures no conjugate",
+        match="resistor 'R1' between 'n0_0' and 'gnd' is trainable, but gradient "
+        "mode 'ep' measures no conjugate",
     ):
         Trainer(config, out_dir=tmp_path)
     config["gradient"]["mode"] = "reciprocal"
