@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from .costs import Cost
 from .errors import ConfigError
 
-__all__ = ["TimeDrive", "TrajectoryCost", "WaveformClassCost"]
+__all__ = ["TimeDrive", "TrajectoryCost", "LockInCost", "LockInClassCost"]
 
 
 class _NoPhasorError(ConfigError, AttributeError):
@@ -427,33 +427,165 @@ class TrajectoryCost(Cost):
             )
 
 
-class WaveformClassCost(TrajectoryCost):
-    """Classification by the nearest class waveform, trained with eq. (1).
+class LockInCost(Cost):
+    """Squared error of lock-in amplitudes: the outputs projected on references.
 
-    Each class has a template output waveform; a sample's target is its class's
-    template. The predicted class is the template nearest to the output in the cost's
-    quadrature, and ``probabilities`` is the softmax of minus the squared distances in
-    units of the templates' mean power.
+    A lock-in amplifier multiplies an output by a reference waveform r_k(t) and
+    averages over the grid, z_ko = (1/T) Σ_j h b_j r_k(t_j) y_jo (a reference
+    2 cos(nωt) reads the in-phase amplitude of harmonic n). The cost is
+
+        J = ½ Σ_k Σ_o w_ko (z_ko − z*_ko)²,                                     (3)
+
+    and its nudge (eq. 2) is e_j = Σ_k w (z_k − z*_k) r_k(t_j) b_j / a_j: the error
+    fed back as a current at the reference's frequency.
 
     Parameters
     ----------
-    templates : array_like
-        Template waveforms, (n_classes, n_times, n_outputs).
-    labels : array_like of int
-        Class of each sample, (n_samples,).
-    weight, observable, periodic
-        As for ``TrajectoryCost``.
+    reference : array_like
+        r_k(t_j), (n_references, n_times), dimensionless.
+    levels : array_like
+        Target amplitudes z*, (n_samples, n_references, n_outputs), in the
+        observable's unit (not a waveform, so the attribute is not ``target``).
+    weight : array_like, optional
+        w ≥ 0, broadcastable to the target's shape; default 1.
+    observable : {"flux", "displacement"}
+        What is read (voltage lock-ins are not provided).
+    periodic : bool
+        The grid the cost is for.
+
+    Examples
+    --------
+    The in-phase amplitude of cos 2t read by the reference 2 cos 2t:
+
+    >>> d = TimeDrive(np.pi, np.zeros((1, 16, 1)))
+    >>> r = 2 * np.cos(2 * d.times)[None]
+    >>> cost = LockInCost(r, np.zeros((1, 1, 1)))
+    >>> float(cost.amplitudes(np.cos(2 * d.times)[None, :, None])[0, 0, 0])
+    1.0
     """
 
     def __init__(
-        self, templates, labels, weight=1.0, observable="flux", *, periodic=True
+        self, reference, levels, weight=1.0, observable="flux", *, periodic=True
+    ):
+        super().__init__(observable)
+        if self.observable != "flux":
+            raise ConfigError(
+                f"lock-in cost reads flux (displacement) outputs, not {observable!r}"
+            )
+        self.reference = np.atleast_2d(np.asarray(reference, dtype=float))
+        self.levels = np.asarray(levels, dtype=float)
+        if self.levels.ndim != 3 or self.levels.shape[1] != len(self.reference):
+            raise ConfigError(
+                "lock-in levels must be (n_samples, n_references="
+                f"{len(self.reference)}, n_outputs), got shape {self.levels.shape}"
+            )
+        self.weight = np.broadcast_to(
+            np.asarray(weight, dtype=float), self.levels.shape
+        )
+        self.periodic = bool(periodic)
+
+    def quadrature(self) -> np.ndarray:
+        """Weights b_j / N of the time average (they sum to 1), (n_times,)."""
+        b = np.ones(self.reference.shape[1])
+        if not self.periodic:
+            b[[0, -1]] = 0.5
+        return b / b.sum()
+
+    def observe(self, x_out: np.ndarray, drive) -> np.ndarray:
+        """y: the output flux trajectories themselves."""
+        if x_out.shape[1] != self.reference.shape[1]:
+            raise ConfigError(
+                f"lock-in references have {self.reference.shape[1]} time points; the "
+                f"outputs have {x_out.shape[1]}"
+            )
+        return x_out
+
+    def amplitudes(self, y: np.ndarray) -> np.ndarray:
+        """z of eq. (3), (n_samples, n_references, n_outputs)."""
+        return np.einsum("kj,sjo->sko", self.reference * self.quadrature(), y)
+
+    def value_y(self, y: np.ndarray) -> np.ndarray:
+        residual = self.amplitudes(y) - self.levels
+        return 0.5 * np.sum(self.weight * residual**2, axis=(1, 2))
+
+    def value(self, x_out: np.ndarray, drive) -> np.ndarray:
+        return self.value_y(self.observe(x_out, drive))
+
+    def error(self, x_out: np.ndarray, drive) -> np.ndarray:
+        """The nudge of eq. (3), (n_samples, n_times, n_outputs)."""
+        residual = self.weight * (
+            self.amplitudes(self.observe(x_out, drive)) - self.levels
+        )
+        scale = self.quadrature() * drive.n_steps / _point_weights(drive)
+        return np.einsum("kj,sko->sjo", self.reference * scale, residual)
+
+    def hessian(self, drive, sample: int) -> sp.csr_matrix:
+        """∂(a e)/∂x for one sample: rank one per reference, (n_times · n_out)²."""
+        n_times, n_out = self.reference.shape[1], self.levels.shape[2]
+        rows = self.reference * self.quadrature()
+        H = np.zeros((n_times * n_out, n_times * n_out))
+        for k, row in enumerate(rows):
+            for o in range(n_out):
+                index = np.arange(n_times) * n_out + o
+                block = drive.n_steps * self.weight[sample, k, o] * np.outer(row, row)
+                H[np.ix_(index, index)] += block
+        return sp.csr_matrix(H)
+
+    def curvature(self, x_out: np.ndarray, drive) -> np.ndarray:
+        """‖∂e/∂x‖ per sample and output, (n_samples, 1, n_outputs)."""
+        scale = self.quadrature() * drive.n_steps / _point_weights(drive)
+        norms = np.linalg.norm(self.reference * scale, axis=1) * np.linalg.norm(
+            self.reference * self.quadrature(), axis=1
+        )
+        return np.sum(self.weight * norms[None, :, None], axis=1, keepdims=True)
+
+    def subset(self, indices) -> LockInCost:
+        indices = np.asarray(indices, dtype=int)
+        return LockInCost(
+            self.reference,
+            self.levels[indices],
+            self.weight[indices],
+            self.observable,
+            periodic=self.periodic,
+        )
+
+
+class LockInClassCost(LockInCost):
+    """Classification by the nearest class template of lock-in amplitudes.
+
+    Each class has a template z_c (n_references, n_outputs); a sample's target is its
+    class's template, trained with eq. (3). The predicted class is the nearest
+    template, and ``probabilities`` is the softmax of minus the weighted squared
+    distances in units of the templates' mean squared size.
+
+    Parameters
+    ----------
+    reference : array_like
+        r_k(t_j), (n_references, n_times).
+    templates : array_like
+        z_c, (n_classes, n_references, n_outputs).
+    labels : array_like of int
+        Class of each sample, (n_samples,).
+    weight, observable, periodic
+        As for ``LockInCost``.
+    """
+
+    def __init__(
+        self,
+        reference,
+        templates,
+        labels,
+        weight=1.0,
+        observable="flux",
+        *,
+        periodic=True,
     ):
         self.templates = np.asarray(templates, dtype=float)
         self.labels = np.asarray(labels, dtype=int)
         if self.templates.ndim != 3:
             raise ConfigError(
-                "class templates must be (n_classes, n_times, n_outputs), got shape "
-                f"{self.templates.shape}"
+                "class templates must be (n_classes, n_references, n_outputs), got "
+                f"shape {self.templates.shape}"
             )
         if self.labels.size and not (
             0 <= self.labels.min() and self.labels.max() < len(self.templates)
@@ -463,31 +595,38 @@ class WaveformClassCost(TrajectoryCost):
                 f"{sorted(set(self.labels.tolist()))}"
             )
         super().__init__(
-            self.templates[self.labels], weight, observable, periodic=periodic
+            reference,
+            self.templates[self.labels],
+            weight,
+            observable,
+            periodic=periodic,
         )
 
     def distances(self, y: np.ndarray) -> np.ndarray:
-        """Mean squared distance of each output to each template, (n_samples, n_cls)."""
-        b = self.quadrature()[None, None, :, None]
-        diff = y[:, None] - self.templates[None]
-        return np.sum(b * self.weight[:, None] * diff**2, axis=(2, 3))
+        """Weighted squared distance to each template, (n_samples, n_classes)."""
+        diff = self.amplitudes(y)[:, None] - self.templates[None]
+        return np.sum(self.weight[:, None] * diff**2, axis=(2, 3))
+
+    def logits(self, y: np.ndarray) -> np.ndarray:
+        """−d / P, P the templates' mean squared size, (n_samples, n_classes)."""
+        power = max(float(np.mean(np.sum(self.templates**2, axis=(1, 2)))), 1e-300)
+        return -self.distances(y) / power
 
     def probabilities(self, y: np.ndarray) -> np.ndarray:
-        """softmax(−d / P), P the templates' mean power, (n_samples, n_classes)."""
-        b = self.quadrature()[None, :, None]
-        power = np.mean(np.sum(b * self.templates**2, axis=(1, 2)))
-        z = -self.distances(y) / max(power, 1e-300)
+        """softmax of ``logits``, (n_samples, n_classes)."""
+        z = self.logits(y)
         z = z - z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
 
-    def predict(self, x_out: np.ndarray, drive: TimeDrive) -> np.ndarray:
+    def predict(self, x_out: np.ndarray, drive) -> np.ndarray:
         """Nearest template per sample, (n_samples,)."""
         return np.argmin(self.distances(self.observe(x_out, drive)), axis=1)
 
-    def subset(self, indices) -> WaveformClassCost:
+    def subset(self, indices) -> LockInClassCost:
         indices = np.asarray(indices, dtype=int)
-        return WaveformClassCost(
+        return LockInClassCost(
+            self.reference,
             self.templates,
             self.labels[indices],
             self.weight[indices],
