@@ -73,6 +73,11 @@ FAILURES = {
         "v1 a 0 dc 1\nl1 a 0 1m\n.tran 1e-5 1e-3",
         r"singular matrix:\s+check node l1#branch",
     ),
+    "inductor loop, two nodes named": (
+        "i1 0 a dc 0 ac 1\nl1 a 0 1m\nl2 a b 1m\nl3 b 0 1m\nc1 a 0 1u\nc2 b 0 1u"
+        "\nc3 b f 1u\nc4 f 0 1u\n.ac lin 1 1000 1000",
+        r"(?s)DC current of l2 is undetermined.*check nodes l2#branch and l3#branch",
+    ),
     "missing node": (
         "v1 in 0 dc 1 ac 1\nr1 in out 1k\nc1 out 1u\n.ac lin 3 10 1000",
         r"doAnalyses: matrix is singular",

@@ -112,7 +112,8 @@ _ERROR_RE = re.compile(
     re.IGNORECASE,
 )
 _ECHO_PREFIXES = ("Circuit:", "Title:", "binary raw file", "ascii raw file")
-_SINGULAR_RE = re.compile(r"singular matrix:?\s*check node (\S+)", re.IGNORECASE)
+# ngspice names one node ("check node out") or two ("check nodes l1#branch and ...").
+_SINGULAR_RE = re.compile(r"singular matrix:?\s*check nodes? (\S+)", re.IGNORECASE)
 _GMIN_PREFIX_RE = re.compile(r"^Trying gmin =\s*\S+\s*")
 _NOISE_RE = re.compile(
     r"^(trying gmin|supplies reduced|note: one successful|warning: further gmin"
