@@ -4,6 +4,7 @@
     hwep gradcheck CONFIG.toml [--backend B] [--samples N] [--json FILE]
     hwep info GRAPH_OR_CONFIG
     hwep sweep CONFIG.toml --seeds 0-4 [--workers N] [--executor process|dask]
+    hwep export GRAPH_OR_CONFIG [-o FILE.cir] [--analysis ac|tran] | --examples DIR
 
 A mistake in the user's input (a bad graph, config, data file or option) prints one
 line, ``hwep: error: ...``, and exits with status 2; no traceback. Status 130 means
@@ -321,6 +322,97 @@ def _parse_seeds(text: str) -> list[int]:
         ) from None
 
 
+# -- export --------------------------------------------------------------------
+
+
+def _add_export(commands) -> None:
+    p = commands.add_parser(
+        "export", help="write the ngspice netlist of a graph or config"
+    )
+    p.add_argument(
+        "source", nargs="?", help="GraphML, GML, node-link JSON, or TOML config"
+    )
+    p.add_argument("-o", "--output", help="netlist file (default: standard output)")
+    p.add_argument(
+        "--examples",
+        metavar="DIR",
+        help="regenerate the netlists of every example config into DIR",
+    )
+    p.add_argument(
+        "--from",
+        dest="examples_from",
+        default="examples",
+        metavar="DIR",
+        help="folder of the example configs for --examples (examples)",
+    )
+    p.add_argument("--analysis", choices=("ac", "tran"), help="ac (default) or tran")
+    p.add_argument("--sample", type=int, help="config: sample (first training one)")
+    p.add_argument("--harmonic", type=int, help="ac: drive harmonic (0)")
+    p.add_argument("--frequency", help="graph: drive frequency, Hz (lowest mode)")
+    p.add_argument("--quality", help="add uniform loss of this quality factor")
+    p.add_argument("--periods", help="tran: periods from rest, or 'auto'")
+    p.add_argument("--points-per-period", type=int, help="tran: steps per period (64)")
+    p.add_argument("--settle-tolerance", type=float, help="tran: transient left (1e-3)")
+    p.add_argument(
+        "--convergence-aid",
+        action="store_true",
+        help="add leak and series resistors where the analysis needs them",
+    )
+    p.add_argument(
+        "--operating-point",
+        action="store_true",
+        help="ac: let ngspice compute the DC operating point first",
+    )
+    p.set_defaults(handler=_export)
+
+
+def _export(args) -> int:
+    from .errors import ConfigError
+    from .spice.export import export_examples, export_netlist
+    from .units import parse_value
+
+    if args.examples:
+        for name, status in export_examples(args.examples_from, args.examples):
+            where = Path(args.examples) / name
+            print(f"wrote {where}" if status == "written" else f"{name}: {status}")
+        return 0
+    if not args.source:
+        raise ConfigError("export: give a graph or config file, or --examples DIR")
+
+    # Only the options given override a config's [backend] table.
+    options = {
+        "analysis": args.analysis,
+        "harmonic": args.harmonic,
+        "points_per_period": args.points_per_period,
+        "settle_tolerance": args.settle_tolerance,
+        "convergence_aid": args.convergence_aid or None,
+        "operating_point": args.operating_point or None,
+    }
+    if args.quality is not None:
+        options["quality"] = parse_value(args.quality, what="--quality")
+    if args.periods is not None and args.periods != "auto":
+        if not args.periods.isdigit():
+            raise ConfigError(f"--periods {args.periods!r}: give an integer or 'auto'")
+        options["periods"] = int(args.periods)
+    frequency = (
+        parse_value(args.frequency, what="--frequency", unit="Hz")
+        if args.frequency
+        else None
+    )
+    text = export_netlist(
+        args.source,
+        args.output,
+        sample=args.sample,
+        frequency=frequency,
+        **{k: v for k, v in options.items() if v is not None},
+    )
+    if args.output is None:
+        print(text, end="")
+    else:
+        print(f"wrote {args.output}")
+    return 0
+
+
 def _one_line(exc: BaseException) -> str:
     """The exception's message on one line."""
     return " ".join(str(exc).split()) or type(exc).__name__
@@ -335,7 +427,7 @@ def _json_default(value):
     return str(value)
 
 
-_COMMANDS = [_add_train, _add_gradcheck, _add_info, _add_sweep]
+_COMMANDS = [_add_train, _add_gradcheck, _add_info, _add_sweep, _add_export]
 
 
 if __name__ == "__main__":  # pragma: no cover

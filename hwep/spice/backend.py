@@ -90,6 +90,7 @@ from ..errors import (
 from ..network import Network
 from ..solvers.phasor import PhasorSolver
 from ..system import System, role_factor
+from .export import compile_netlist
 from .netlist import Coupling, Netlist, prepare_netlist
 from .runner import MODES, ngspice_available, run_netlist
 from .tran import (
@@ -345,32 +346,16 @@ class NgspiceBackend:
             Origin for the header.
         """
         self._check_drive(drive)
-        netlist, settings = self._compile(drive, source=source)
-        notes = [f"drive: sample {sample} of {drive.n_samples}"]
-        if settings is not None and settings.sigma_added:
-            notes.append(
-                f"added loss: quality {self.options['quality']} at the lowest drive "
-                "frequency"
-            )
-        nudge = None if injection is None else np.asarray(injection)[sample]
-        if self.analysis == "ac":
-            notes.append(
-                f"harmonic {harmonic + 1} of {drive.n_harmonics}: "
-                f"{drive.omega[harmonic] / (2 * np.pi):.12g} Hz"
-            )
-            return netlist.ac(
-                drive.amplitude[sample, harmonic],
-                float(drive.omega[harmonic]),
-                injection=None if nudge is None else nudge[harmonic],
-                standalone=standalone,
-                notes=notes,
-            )
-        return netlist.tran(
-            drive.amplitude[sample],
-            settings,
-            injection=nudge,
+        return compile_netlist(
+            self.network,
+            drive,
+            sample=sample,
+            harmonic=harmonic,
+            injection=injection,
+            analysis=self.analysis,
             standalone=standalone,
-            notes=notes,
+            source=source,
+            **self.options,
         )
 
     # -- worker processes --------------------------------------------------------------
@@ -412,16 +397,12 @@ class NgspiceBackend:
                 f"{self.network.name!r} has {len(self.network.inputs)} input ports"
             )
 
-    def _compile(self, drive: Drive, source: str | None = None):
+    def _compile(self, drive: Drive):
         """The Netlist and ``.tran`` grid for the drive's frequencies (cached)."""
-        key = (float(drive.sigma), drive.omega.tobytes(), source)
+        key = (float(drive.sigma), drive.omega.tobytes())
         if key not in self._compiled:
             netlist, settings = prepare_netlist(
-                self.network,
-                drive,
-                analysis=self.analysis,
-                source=source,
-                **self.options,
+                self.network, drive, analysis=self.analysis, **self.options
             )
             self._compiled[key] = (netlist, settings)
             self._report_aid(netlist)

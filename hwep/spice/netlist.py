@@ -34,9 +34,10 @@ Analyses:
 - ``.ac`` at one drive harmonic, for linear networks. ``.options noopac`` skips the DC
   operating point, which a linear AC response does not depend on; lattices full of
   inductor loops and nodes reached only through capacitors are then fine.
-- ``.tran`` from rest (``uic``), ``periods`` drive periods of ``points_per_period``
-  fixed steps each (ngspice's truncation-error control is switched off with a huge
-  ``trtol``, so that every phase runs on the same grid); only the end is saved.
+- ``.tran`` from rest (``uic``) for ``periods`` drive periods, with
+  ``points_per_period`` fixed steps per period of the highest harmonic (ngspice's
+  truncation-error control is switched off by a huge ``trtol``, so that every phase
+  runs on the same grid); only the last period is saved.
 
 A uniform decay rate σ (``hwep.backends.Drive.sigma``) is built physically: a series
 resistor σL (internal net ``i_<name>``) on every inductor and a shunt resistor 1/(σC)
@@ -277,13 +278,11 @@ class Netlist:
 
     def header(self, *, title: str, notes: list[str]) -> list[str]:
         """Title line and comment header: version, source, node map, analogy."""
-        from .. import __version__
-
         net = self.network
         counts = ", ".join(f"{n} {k}" for k, n in net.summary()["elements"].items())
         lines = [
             title,
-            f"* written by hwep {__version__}: network {_ascii(net.name)} "
+            f"* written by hwep {_version()}: network {_ascii(net.name)} "
             f"({net.domain}, {net.n_nodes} nodes; {counts})",
         ]
         if self.source:
@@ -413,7 +412,7 @@ class Netlist:
         frequencies = settings.harmonics / T
         notes = list(notes or []) + [
             f"from rest (uic): {settings.periods} periods of T = {format_value(T)} s, "
-            f"{settings.points_per_period} steps each; the last period is measured",
+            f"{settings.steps_per_period} steps each; the last period is measured",
         ]
         if settings.fixed_step:
             notes.append(
@@ -438,10 +437,8 @@ class Netlist:
             f"{format_value(start)} {format_value(h)} uic"
         )
         if standalone and self.output_nets:
-            fundamental = format_value(1.0 / T)
-            lines.append(
-                f".four {fundamental} " + " ".join(f"v({n})" for n in self.output_nets)
-            )
+            outputs = " ".join(f"v({n})" for n in self.output_nets)
+            lines += [f".four {format_value(f)} {outputs}" for f in frequencies]
         lines.append(".end")
         return "\n".join(lines) + "\n"
 
@@ -816,6 +813,18 @@ def _sin_sources(prefix, nets, phasors, frequencies) -> list[str]:
                 f"sin(0 {mag} {format_value(frequency)} 0 0 {phase})"
             )
     return lines
+
+
+def _version() -> str:
+    """hwep's version, from the package or, when it is not imported, its metadata."""
+    try:
+        from .. import __version__
+
+        return __version__
+    except ImportError:
+        from importlib.metadata import version
+
+        return version("hwep")
 
 
 def _voltage(a: str, b: str) -> str:

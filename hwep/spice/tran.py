@@ -68,7 +68,8 @@ class TranSettings:
     periods : int
         Periods simulated from rest; the last whole one is measured.
     points_per_period : int
-        Fixed steps per period; the step is h = T / points_per_period.
+        Steps per period of the highest drive harmonic: h = T / (points_per_period
+        × max(harmonics)).
     fixed_step : bool
         Whether ngspice's truncation-error control is off (every step h).
     sigma_added : float
@@ -87,8 +88,13 @@ class TranSettings:
 
     @property
     def step(self) -> float:
-        """h = T / points_per_period, s."""
-        return self.period / self.points_per_period
+        """h = T / steps_per_period, s."""
+        return self.period / self.steps_per_period
+
+    @property
+    def steps_per_period(self) -> int:
+        """Steps per common period T: points_per_period × the highest harmonic."""
+        return self.points_per_period * int(np.max(self.harmonics))
 
     @property
     def stop(self) -> float:
@@ -124,10 +130,14 @@ def drive_period(omega: np.ndarray) -> tuple[float, np.ndarray]:
     ]
     for w, ratio in zip(omega, ratios, strict=True):
         if abs(float(ratio) - w / lowest) > 1e-9 * w / lowest:
+            hz = omega / (2 * math.pi)
+            shown = ", ".join(f"{f:.6g}" for f in hz[:4]) + (
+                f", ... ({hz.size} in all)" if hz.size > 4 else ""
+            )
             raise ConfigError(
-                f"drive frequencies {(omega / (2 * math.pi)).tolist()} Hz have no "
-                "common period (ratios must be fractions with denominators up to "
-                f"{_HARMONIC_DENOMINATOR}); .tran measures over one whole period"
+                f"drive frequencies {shown} Hz have no common period (their ratios "
+                f"are not fractions with denominators up to {_HARMONIC_DENOMINATOR}); "
+                ".tran measures over one whole period: use analysis='ac'"
             )
     denominator = math.lcm(*(r.denominator for r in ratios))
     fundamental = lowest / denominator
@@ -212,7 +222,7 @@ def tran_settings(
     periods : int or "auto"
         Periods from rest.
     points_per_period : int
-        Steps per period, >= 8.
+        Steps per period of the highest harmonic, >= 8.
     settle_tolerance : float
         Remaining fraction of the start-up transient, in (0, 1).
     quality : float, optional
