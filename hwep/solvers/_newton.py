@@ -122,6 +122,9 @@ class StationarySolver:
         n = action.n_nodes
         self._row_index = (self.rows[:, None] * n + np.arange(n)[None, :]).ravel()
         self._col_index = (self.cols[:, None] * n + np.arange(n)[None, :]).ravel()
+        fixed = np.ones(action.n_times * n, dtype=bool)
+        fixed[self._col_index] = False
+        self._fixed_index = np.flatnonzero(fixed)
 
     # -- public -------------------------------------------------------------------
 
@@ -324,7 +327,8 @@ class StationarySolver:
         the imaginary part of a complex step obeys a linear equation, corrected by full
         steps once the real part is converged.
         """
-        Q = np.array(start, dtype=np.result_type(start, F))
+        Q = np.array(start, dtype=np.result_type(start, F, base))
+        Q.reshape(-1)[self._fixed_index] = base.reshape(-1)[self._fixed_index]
         mu = np.zeros(self.n_border, dtype=Q.dtype)
         r, scale = self._residual(F, Q, mu, constant, closed_loop)
         parts = _relative(r, scale)
