@@ -229,3 +229,48 @@ def _trajectories(backend, drive: TimeDrive) -> np.ndarray:
 def _velocities(solver, q: np.ndarray) -> np.ndarray:
     """Branch velocities on the steps of a trajectory."""
     return solver.action.step_velocities(solver.action.branches(q))
+
+
+def echo_case(kind: str, seed: int, *, n_samples: int = 2, initial_state=False):
+    """(network, drive, cost) of an initial-value problem for the echo backend.
+
+    Tones from rest (or from a random state) over three periods of the lowest mode,
+    with steps that resolve the highest one; the cost window covers the last 30% of
+    the horizon, final point included.
+    """
+    from hwep.trajectory import EchoBackend
+
+    network = random_network(kind, seed)
+    rng = np.random.default_rng(seed + 2000)
+    omega, _ = System(network).modes()
+    horizon = 3 * 2 * np.pi / omega.min()
+    n_steps = int(np.ceil(horizon * omega.max() / 0.2))
+    times = np.arange(n_steps + 1) * horizon / n_steps
+    w = rng.uniform(0.5, 1.5, size=(n_samples, 1, 1)) * omega.min()
+    phase = rng.uniform(0, 2 * np.pi, size=(n_samples, 1, 1))
+    shape = np.sin(w * times[None, :, None] + phase) * rng.normal(
+        size=(n_samples, 1, 1)
+    )
+    backend = EchoBackend(network)
+
+    # Calibrate the amplitude on a linear-size probe, as for the periodic cases.
+    probe = TimeDrive(horizon, 1e-3 * _linear_size(network) * shape, periodic=False)
+    Q = _trajectories(backend, probe)
+    if initial_state:
+        size = np.sqrt(np.mean(Q**2))
+        ends = {"initial": rng.normal(size=(n_samples, network.n_nodes)) * size}
+        probe = TimeDrive(horizon, probe.force, False, **ends)
+        Q = _trajectories(backend, probe)
+    solver = backend._solver(probe)
+    strength = max(
+        nonlinearity(network, solver.action.branches(q), _velocities(solver, q))
+        for q in Q
+    )
+    drive = probe.scaled(np.sqrt(STRENGTH / strength))
+
+    # A random target of the output's size over the last 30% of the horizon.
+    outputs = backend.run(drive).outputs
+    size = np.sqrt(np.mean(outputs**2))
+    target = outputs + size * rng.normal(size=outputs.shape)
+    weight = (times >= 0.7 * horizon)[None, :, None] * np.ones(outputs.shape)
+    return network, drive, TrajectoryCost(target, weight / size**2, periodic=False)

@@ -30,6 +30,7 @@ path to ground at every node (the capacitance or mass matrix must be invertible)
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
@@ -42,6 +43,7 @@ from ._newton import StationarySolver
 __all__ = ["VerletSolver"]
 
 _KINETIC_TOLERANCE = 1e-14
+_DENSE_NODES = 64
 
 
 class VerletSolver:
@@ -83,8 +85,17 @@ class VerletSolver:
         self._check_network()
         self.h = self.action.h
         self.linear_kinetic = not np.any(system.nonlinear & (system.roles == KINETIC))
-        mass = _kinetic_matrix(system, system.coefficients)
-        self._mass_lu = spla.splu(mass, permc_spec="MMD_AT_PLUS_A")
+
+        # The small-signal capacitance (mass) matrix, from the element kinds' own
+        # curvature (complex parameters of a complex step included).
+        zero = np.zeros(system.n_elements, dtype=complex)
+        stiffness = system.element_stiffness(zero, role=KINETIC)
+        if not np.any(stiffness.imag):
+            stiffness = stiffness.real
+        mass = _kinetic_matrix(system, stiffness)
+        self._dense = system.n_nodes <= _DENSE_NODES
+        self._E = system.E.toarray() if self._dense else None
+        self._mass_lu = _Factor(mass, self._dense)
         self._ivp: StationarySolver | None = None
 
     # -- runs -----------------------------------------------------------------------
@@ -209,18 +220,22 @@ class VerletSolver:
 
     def _velocity(self, p: np.ndarray, start: np.ndarray | None) -> np.ndarray:
         """v with Eᵀτ(E v) = p: one solve, or Newton for nonlinear kinetic elements."""
-        v = _solve(self._mass_lu, p)
+        v = self._mass_lu.solve(p)
         if self.linear_kinetic:
             return v
         if start is not None:
             v = start
-        E = self.system.E
+        E = self._E if self._dense else self.system.E
         for _ in range(50):
             r = E.T @ self.system.element_forces(E @ v, role=KINETIC) - p
             if np.abs(r).max() <= _KINETIC_TOLERANCE * max(np.abs(p).max(), 1e-300):
                 return v
             stiffness = self.system.element_stiffness(E @ v, role=KINETIC)
-            v = v - spla.spsolve(_kinetic_matrix(self.system, stiffness), r)
+            stiffness = np.where(self.system.roles == KINETIC, stiffness, 0.0)
+            if self._dense:
+                v = v - np.linalg.solve((E.T * stiffness) @ E, r)
+            else:
+                v = v - spla.spsolve(_kinetic_matrix(self.system, stiffness), r)
         worst = float(np.abs(r).max())
         raise ConvergenceError(
             "echo backend: the nonlinear kinetic elements (varactors) did not give a "
@@ -255,10 +270,22 @@ def _kinetic_matrix(system: System, weights: np.ndarray) -> sp.csc_matrix:
     return (system.E.T @ sp.diags(weights) @ system.E).tocsc()
 
 
-def _solve(lu, b: np.ndarray) -> np.ndarray:
-    """Solve with a real LU, splitting a complex right side into two real ones."""
-    if np.iscomplexobj(b):
-        return lu.solve(np.ascontiguousarray(b.real)) + 1j * lu.solve(
-            np.ascontiguousarray(b.imag)
-        )
-    return lu.solve(np.ascontiguousarray(b, dtype=float))
+class _Factor:
+    """LU of the capacitance matrix (dense for small networks), real or complex."""
+
+    def __init__(self, matrix: sp.csc_matrix, dense: bool):
+        self.complex = np.iscomplexobj(matrix.data)
+        if dense:
+            self._lu = sla.lu_factor(matrix.toarray())
+            self._solve = lambda b: sla.lu_solve(self._lu, b)
+        else:
+            lu = spla.splu(matrix, permc_spec="MMD_AT_PLUS_A")
+            self._solve = lu.solve
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """Solve, splitting a complex right side over a real factor."""
+        if np.iscomplexobj(b) and not self.complex:
+            return self._solve(np.ascontiguousarray(b.real)) + 1j * self._solve(
+                np.ascontiguousarray(b.imag)
+            )
+        return self._solve(np.ascontiguousarray(b, dtype=np.result_type(b, float)))
