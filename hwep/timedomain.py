@@ -104,7 +104,8 @@ class TimeDrive:
             value = getattr(self, name)
             if value is None:
                 continue
-            value = np.asarray(value, dtype=np.result_type(value, float))
+            value = np.asarray(value)
+            value = value.astype(np.result_type(value.dtype, float))
             if value.ndim == 1:
                 value = np.broadcast_to(value, (force.shape[0], value.size)).copy()
             if value.ndim != 2 or value.shape[0] != force.shape[0]:
