@@ -79,7 +79,8 @@ class _TrajectoryBackend:
         """Set the trainable parameters (SI units, (n_params,))."""
         self.network = self.network.with_values(values)
         self.system = System(self.network)
-        self._solvers = {}
+        for solver in self._solvers.values():
+            solver.rebind(self.system)
         self._free = None
 
     # -- the protocol ---------------------------------------------------------------

@@ -104,6 +104,11 @@ class BoundarySolver:
             fixed[-1] = final
         return self.stationary.solve(F, fixed=fixed, **options)
 
+    def rebind(self, system: System) -> None:
+        """Use new element values (same network graph), keeping the Jacobian pattern."""
+        self.system = system
+        self.action.system = system
+
     def adjoint(self, Q: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """λ = J⁻ᵀ rhs at a converged trajectory, (n_steps + 1, n_nodes)."""
         return self.stationary.adjoint(Q, rhs)

@@ -147,6 +147,11 @@ class PeriodicSolver:
         """The periodic trajectory of one sample (options of ``StationarySolver``)."""
         return self.stationary.solve(np.asarray(F), **options)
 
+    def rebind(self, system: System) -> None:
+        """Use new element values (same network graph), keeping the Jacobian pattern."""
+        self.system = system
+        self.action.system = system
+
     def adjoint(self, Q: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """λ = J⁻ᵀ rhs at a converged trajectory, (n_times, n_nodes)."""
         return self.stationary.adjoint(Q, rhs)

@@ -84,6 +84,15 @@ class VerletSolver:
         self.action = DiscreteAction(system, n_steps, horizon, periodic=False)
         self._check_network()
         self.h = self.action.h
+        self._dense = system.n_nodes <= _DENSE_NODES
+        self._E = system.E.toarray() if self._dense else None
+        self._ivp: StationarySolver | None = None
+        self.rebind(system)
+
+    def rebind(self, system: System) -> None:
+        """Use new element values (same network graph), keeping the adjoint pattern."""
+        self.system = system
+        self.action.system = system
         self.linear_kinetic = not np.any(system.nonlinear & (system.roles == KINETIC))
 
         # The small-signal capacitance (mass) matrix, from the element kinds' own
@@ -92,11 +101,7 @@ class VerletSolver:
         stiffness = system.element_stiffness(zero, role=KINETIC)
         if not np.any(stiffness.imag):
             stiffness = stiffness.real
-        mass = _kinetic_matrix(system, stiffness)
-        self._dense = system.n_nodes <= _DENSE_NODES
-        self._E = system.E.toarray() if self._dense else None
-        self._mass_lu = _Factor(mass, self._dense)
-        self._ivp: StationarySolver | None = None
+        self._mass_lu = _Factor(_kinetic_matrix(system, stiffness), self._dense)
 
     # -- runs -----------------------------------------------------------------------
 
