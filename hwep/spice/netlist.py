@@ -20,7 +20,10 @@ sources from ground into the input net, so a positive drive current enters the n
 in A X = F (``hwep.system``). Nonlinear kinds become behavioural sources (B cards) for
 ``.tran``: a potential element reads its branch flux from an integrator net
 ``f_<name>`` (a B source feeding a 1 F capacitor, so v(f) = ∫ v(a, b) dt from rest) and
-draws the current dE/dφ; a varactor draws ddt of its charge.
+draws the current dE/dφ. A varactor's charge q(v) is a B voltage on net ``q_<name>``
+whose 1 F capacitor draws dq/dt, mirrored into the branch by an F source (ngspice's
+``ddt()`` is unstable under trapezoidal steps). Cubes are written as products,
+because ngspice evaluates ``x^3`` as |x|³.
 
 Names are lower case from ``[a-z0-9_]``: nets ``n_<node>``, devices ``<letter>_<name>``,
 parameters ``p_<name>``, helper nets ``i_``, ``t_`` and ``f_``; a clash gets a ``_2``
@@ -81,6 +84,7 @@ __all__ = ["ANALYSES", "Coupling", "Netlist", "prepare_netlist", "sanitize"]
 ANALYSES = ("ac", "tran")
 AID_OP_RATIO = 1e-9
 TRTOL_FIXED_STEP = 1e9
+TWO_PI = format_value(2 * math.pi)  # ngspice's brace expressions have no pi
 
 
 def sanitize(text: object) -> str:
@@ -509,11 +513,16 @@ class Netlist:
         name = self._unique(f"b_{sanitize(element.name)}")
         device = _Device(index, name, (a, b))
         if kind.role == KINETIC:
-            # Varactor: i = dq/dt with q = C0 (v + a v³/3).
+            # Varactor: q = C0 (v + a v³/3) on net q_, whose 1 F capacitor's current
+            # dq/dt (sensed by a 0 V source) an F source mirrors into the branch.
             v = _voltage(a, b)
-            device.lines.append(
-                f"{name} {a} {b} i = ddt({{{p['C0']}}}*({v}+{{{p['a']}}}*{v}^3/3))"
-            )
+            q, sensed = f"q_{name}", f"s_{name}"
+            device.lines += [
+                f"{name} {q} 0 v = {{{p['C0']}}}*({v}+{{{p['a']}}}*{_cube(v)}/3)",
+                f"vq_{name} {q} {sensed} dc 0",
+                f"cq_{name} {sensed} 0 1",
+                f"fq_{name} {a} {b} vq_{name} 1",
+            ]
             if self.sigma > 0:
                 device.lines.append(f"rp_{name} {a} {b} {{1/(g_sigma*{p['C0']})}}")
             return device
@@ -529,11 +538,11 @@ class Netlist:
         device.lines.append(f"ci_{name} {flux} 0 1")
         phi = f"v({flux})"
         if kind.name == "josephson":
-            current = f"{{{p['Ic']}}}*sin(2*pi*{phi}/{{{p['phi0']}}})"
+            current = f"{{{p['Ic']}}}*sin({TWO_PI}*{phi}/{{{p['phi0']}}})"
         elif kind.name == "duffing_spring":
-            current = f"{{{p['k']}}}*{phi}+{{{p['k3']}}}*{phi}^3"
+            current = f"{{{p['k']}}}*{phi}+{{{p['k3']}}}*{_cube(phi)}"
         else:
-            current = f"{phi}/{{{p['L']}}}+{{{p['a3']}}}*{phi}^3"
+            current = f"{phi}/{{{p['L']}}}+{{{p['a3']}}}*{_cube(phi)}"
         device.lines.append(f"{name} {a} {inner} i = {current}")
         device.flux_net = flux
         return device
@@ -725,6 +734,8 @@ def prepare_netlist(
     added = quality_sigma(omega, quality)
     leak_rate = None
     if analysis == "tran":
+        if drive.sigma + added == 0 and not convergence_aid:
+            _check_floating(network)  # before the settling time, which it breaks
         settings = tran_settings(
             network,
             omega,
@@ -751,10 +762,16 @@ def prepare_netlist(
     return netlist, settings
 
 
+def _check_floating(network: Network) -> None:
+    """Raise naming the nodes without a DC path, as ``Netlist`` does in ``.tran``."""
+    if network.dc_floating_nodes():
+        Netlist(network, analysis="tran")
+
+
 def _small_signal_inductance(kind, p: dict[str, str]) -> str:
     """Expression of the small-signal inductance of a nonlinear potential kind."""
     if kind.name == "josephson":
-        return f"{p['phi0']}/(2*pi*{p['Ic']})"
+        return f"{p['phi0']}/({TWO_PI}*{p['Ic']})"
     if kind.name == "duffing_spring":
         return f"1/{p['k']}"
     return p["L"]
@@ -825,6 +842,11 @@ def _version() -> str:
         from importlib.metadata import version
 
         return version("hwep")
+
+
+def _cube(x: str) -> str:
+    """x³ as a product: ngspice evaluates ``x^3`` (and ``x**3``) as |x|³."""
+    return f"{x}*{x}*{x}"
 
 
 def _voltage(a: str, b: str) -> str:
