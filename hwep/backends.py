@@ -31,7 +31,7 @@ from .costs import Cost
 from .errors import ConfigError, ConvergenceError
 from .network import Network
 from .solvers.phasor import PhasorSolver
-from .system import System, role_factor
+from .system import System
 
 __all__ = ["Drive", "Measurement", "Backend", "PhasorBackend", "make_backend"]
 
@@ -203,6 +203,7 @@ class PhasorBackend:
         self.tolerance = tolerance
         self.max_iterations = max_iterations
         self._solver: PhasorSolver | None = None
+        self._compliance: tuple | None = None
         self._derivatives = self.system.parameter_derivatives()
 
     def set_values(self, values: np.ndarray) -> None:
@@ -218,9 +219,31 @@ class PhasorBackend:
             self._solver = PhasorSolver(self.system, s)
         return self._solver
 
-    def output_compliance(self, drive: Drive) -> np.ndarray:
-        """G_h = P A(s_h)⁻¹ Pᵀ, (n_harmonics, n_outputs, n_outputs), Wb/A (m/N)."""
-        return self.solver(drive.s).output_compliance()
+    def output_compliance(self, drive: Drive, *, tolerance: float = 0.1) -> np.ndarray:
+        """G_h = P A(s_h)⁻¹ Pᵀ, (n_harmonics, n_outputs, n_outputs), Wb/A (m/N).
+
+        Used to size β, which needs only its order of magnitude: a value computed
+        for parameters that all lie within a relative ``tolerance`` of the current ones
+        is reused, which saves n_outputs solves in most training steps. ``reset_cache``
+        forgets it (the trainer does so at every epoch, so that a resumed run sizes β
+        exactly as an uninterrupted one).
+        """
+        s = np.asarray(drive.s)
+        values = self.network.values()
+        cached = self._compliance
+        if (
+            cached is not None
+            and np.array_equal(cached[0], s)
+            and np.all(np.abs(values - cached[1]) <= tolerance * np.abs(cached[1]))
+        ):
+            return cached[2]
+        compliance = self.solver(s).output_compliance()
+        self._compliance = (s.copy(), values, compliance)
+        return compliance
+
+    def reset_cache(self) -> None:
+        """Forget the cached output compliance."""
+        self._compliance = None
 
     def run(
         self,
@@ -262,7 +285,7 @@ class PhasorBackend:
         if elements.size == 0:
             return np.zeros((branches.shape[0], 0))
         power = np.abs(branches[:, :, elements]) ** 2
-        factor = np.stack([np.real(role_factor(r, s)) for r in roles], axis=-1)
+        factor = np.real(self.system.parameter_factors(s))
         values = -0.25 * np.sum(factor[None] * power, axis=1) * dcoef[None, :]
         return np.where((roles == "rayleigh")[None, :], np.nan, values)
 

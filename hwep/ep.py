@@ -51,7 +51,7 @@ import numpy as np
 from .backends import Backend, Drive, Measurement, PhasorBackend
 from .costs import Cost
 from .errors import ConfigError
-from .system import role_factor
+from .system import System
 
 __all__ = ["GradientEstimate", "ep_gradient", "MODES", "ESTIMATORS", "NUDGES"]
 
@@ -208,15 +208,26 @@ def _ep(backend, drive, cost, free, error, beta, estimator, nudge):
             return backend.run(drive, injection=-b * error)
         return backend.run(drive, beta=b, cost=cost)
 
-    plus = phase(beta)
     if estimator == "one-sided":
+        plus = phase(beta)
         per_sample = -(plus.conjugates - free.conjugates) / beta
-        runs = {"plus": plus}
+        return per_sample.mean(axis=0), 2, {"plus": plus}
+
+    # Symmetric. Frozen ±β phases are independent open-loop runs: one batch of both.
+    if nudge == "frozen" and isinstance(drive, Drive):
+        both = Drive(drive.omega, np.concatenate([drive.amplitude] * 2), drive.sigma)
+        joint = backend.run(
+            both, injection=np.concatenate([-beta * error, beta * error])
+        )
+        n = drive.n_samples
+        plus_conjugates, minus_conjugates = joint.conjugates[:n], joint.conjugates[n:]
+        runs = {"plus_minus": joint}
     else:
-        minus = phase(-beta)
-        per_sample = -(plus.conjugates - minus.conjugates) / (2.0 * beta)
+        plus, minus = phase(beta), phase(-beta)
+        plus_conjugates, minus_conjugates = plus.conjugates, minus.conjugates
         runs = {"plus": plus, "minus": minus}
-    return per_sample.mean(axis=0), 1 + len(runs), runs
+    per_sample = -(plus_conjugates - minus_conjugates) / (2.0 * beta)
+    return per_sample.mean(axis=0), 3, runs
 
 
 def _reciprocal(backend, drive, free, error):
@@ -232,18 +243,27 @@ def _reciprocal(backend, drive, free, error):
     )
     z = reverse.branches[:, :, elements] / scale
     phi = free.branches[:, :, elements]
-    factor = np.stack([role_factor(r, drive.s) for r in roles], axis=-1)
+    factor = _parameter_factors(backend, drive.s)
     per_sample = -0.5 * np.real(np.sum(factor[None] * z * phi, axis=1)) * dcoef[None, :]
     return per_sample.mean(axis=0), 2, scale, {"reverse": reverse}
 
 
+def _system(backend):
+    """The backend's compiled System, or one compiled from its network."""
+    if isinstance(backend, PhasorBackend):
+        return backend.system
+    system = getattr(backend, "system", None)
+    return system if isinstance(system, System) else System(backend.network)
+
+
 def _parameter_derivatives(backend):
     """(element, role, ∂c/∂θ) per trainable parameter, from the backend's network."""
-    if isinstance(backend, PhasorBackend):
-        return backend.system.parameter_derivatives()
-    from .system import System
+    return _system(backend).parameter_derivatives()
 
-    return System(backend.network).parameter_derivatives()
+
+def _parameter_factors(backend, s):
+    """r(s_h) per parameter, (n_harmonics, n_params)."""
+    return _system(backend).parameter_factors(s)
 
 
 def _auto_beta(backend, drive, cost, free, error, nudge_ratio: float) -> float:

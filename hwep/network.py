@@ -167,7 +167,8 @@ class Network:
         self.node_index = {n: i for i, n in enumerate(self.nodes)}
 
         # Elements in edge order, which is stable for a given graph.
-        self.elements = tuple(self._read_elements(graph))
+        self._elements = tuple(self._read_elements(graph))
+        self._pending: np.ndarray | None = None
         self._check_domain()
         self._check_connected()
 
@@ -214,10 +215,27 @@ class Network:
                 return element
         raise InvalidNetworkError(f"no element named {name!r} in {self.name!r}")
 
+    @property
+    def elements(self) -> tuple[Element, ...]:
+        """The elements, in edge order, with their current values."""
+        if self._pending is not None:
+            # Values set by with_values are applied when the elements are first read.
+            new_params = [dict(e.params) for e in self._elements]
+            for p, v in zip(self.parameters, self._pending, strict=True):
+                new_params[p.element][p.name] = float(v)
+            self._elements = tuple(
+                replace(e, params=params)
+                for e, params in zip(self._elements, new_params, strict=True)
+            )
+            self._pending = None
+        return self._elements
+
     def values(self) -> np.ndarray:
         """Trainable parameter values, shape (n_params,), SI units."""
+        if self._pending is not None:
+            return self._pending.copy()
         return np.array(
-            [self.elements[p.element].params[p.name] for p in self.parameters],
+            [self._elements[p.element].params[p.name] for p in self.parameters],
             dtype=float,
         )
 
@@ -242,21 +260,24 @@ class Network:
             raise InvalidNetworkError(
                 f"expected {len(self.parameters)} parameter values, got {values.shape}"
             )
-        new_params = [dict(e.params) for e in self.elements]
-        for p, v in zip(self.parameters, values, strict=True):
-            if not np.isfinite(v) or (p.positive and v <= 0):
-                raise InvalidNetworkError(
-                    f"parameter {p.label}: value {float(v)!r} must be finite"
-                    + (" and positive" if p.positive else "")
-                )
-            new_params[p.element][p.name] = float(v)
+        bad = ~np.isfinite(values) | (self._positive_mask() & ~(values > 0))
+        if bad.any():
+            p = self.parameters[int(np.flatnonzero(bad)[0])]
+            v = values[int(np.flatnonzero(bad)[0])]
+            raise InvalidNetworkError(
+                f"parameter {p.label}: value {float(v)!r} must be finite"
+                + (" and positive" if p.positive else "")
+            )
         clone = object.__new__(Network)
         clone.__dict__.update(self.__dict__)
-        clone.elements = tuple(
-            replace(e, params=params)
-            for e, params in zip(self.elements, new_params, strict=True)
-        )
+        clone._pending = values.copy()
         return clone
+
+    def _positive_mask(self) -> np.ndarray:
+        """Which parameters must be positive, (n_params,)."""
+        if "_positive" not in self.__dict__:
+            self._positive = np.array([p.positive for p in self.parameters], dtype=bool)
+        return self._positive
 
     def incidence(self) -> sp.csr_matrix:
         """Signed incidence matrix E, shape (n_elements, n_nodes).

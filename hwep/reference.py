@@ -30,7 +30,7 @@ from .backends import Backend, Drive, PhasorBackend
 from .costs import Cost
 from .network import Network
 from .solvers.phasor import PhasorSolver
-from .system import System, role_factor
+from .system import System
 
 __all__ = [
     "adjoint_gradient",
@@ -171,7 +171,7 @@ def dissipation_report(
     elements, roles, dcoef = system.parameter_derivatives()
     branches = _branches(system, x)[:, :, elements]
     terminals = np.sqrt(np.asarray(abs(system.E).sum(axis=1)).ravel())[elements]
-    factor = np.stack([np.abs(role_factor(r, drive.s)) for r in roles], axis=-1)
+    factor = np.abs(system.parameter_factors(drive.s))
     column = factor[None] * np.abs(dcoef)[None, None, :] * np.abs(branches) * terminals
     lam_norm = np.linalg.norm(lam, axis=2)
     bound = np.sum(ratios[None, :, None] * lam_norm[:, :, None] * column, axis=1).mean(
@@ -217,7 +217,7 @@ def _implicit_products(system, s, lam_bar, x) -> np.ndarray:
         return np.zeros((x.shape[0], 0))
     u = _branches(system, x)[:, :, elements]
     w = _branches(system, lam_bar)[:, :, elements]
-    factor = np.stack([role_factor(r, s) for r in roles], axis=-1)
+    factor = system.parameter_factors(s)
     return -0.5 * np.real(np.sum(factor[None] * w * u, axis=1)) * dcoef[None, :]
 
 

@@ -169,21 +169,15 @@ class System:
         Reuses the incidence, sparsity pattern and port maps; only coefficients and
         matrix entries are recomputed.
         """
+        values = np.asarray(values, dtype=float)
         clone = copy.copy(self)
         clone.network = self.network.with_values(values)
         clone.groups = [
-            _ElementGroup(
-                g.kind,
-                g.indices,
-                {
-                    spec.name: np.array(
-                        [clone.network.elements[i].params[spec.name] for i in g.indices]
-                    )
-                    for spec in g.kind.parameters
-                },
-            )
+            _ElementGroup(g.kind, g.indices, {k: v.copy() for k, v in g.params.items()})
             for g in self.groups
         ]
+        for g, name, local, index in self._param_map:
+            clone.groups[g].params[name][local] = values[index]
         clone._set_coefficients()
         return clone
 
@@ -256,14 +250,23 @@ class System:
             ∂A(s)/∂θ = role_factor(role, s) · dcoef · e eᵀ, with e the element's
             incidence row.
         """
-        elements, roles, dcoef = [], [], []
-        for p in self.network.parameters:
-            element = self.network.elements[p.element]
-            params = {k: np.asarray(v) for k, v in element.params.items()}
-            elements.append(p.element)
-            roles.append(element.kind.role)
-            dcoef.append(float(element.kind.coefficient_grad(params)[p.name]))
-        return np.array(elements, dtype=int), np.array(roles), np.array(dcoef)
+        n_params = len(self.network.parameters)
+        dcoef = np.zeros(n_params)
+        for g, name, local, index in self._param_map:
+            group = self.groups[g]
+            dcoef[index] = group.kind.coefficient_grad(group.params)[name][local]
+        return self._param_elements, self.roles[self._param_elements], dcoef
+
+    def parameter_factors(self, s: np.ndarray) -> np.ndarray:
+        """r(s_h) of each parameter's element, (n_harmonics, n_params): 1, s or s².
+
+        With ``parameter_derivatives``: ∂A(s_h)/∂θ = r(s_h) (∂c/∂θ) e eᵀ.
+        """
+        s = np.atleast_1d(np.asarray(s, dtype=complex))
+        # Columns by role code: potential, Rayleigh, kinetic.
+        table = np.stack([np.ones_like(s), s, s * s], axis=1)
+        codes = self._role_codes[self._param_elements]
+        return table[:, codes]
 
     # -- nonlinear element evaluation -------------------------------------------
 
@@ -294,12 +297,8 @@ class System:
 
     def conjugate_signs(self) -> np.ndarray:
         """+1 (kinetic), −1 (potential) or 0 (Rayleigh: no conjugate), (n_params,)."""
-        return np.array(
-            [
-                self.network.elements[p.element].kind.conjugate_sign
-                for p in self.network.parameters
-            ]
-        )
+        by_code = np.array([-1.0, 0.0, 1.0])  # potential, Rayleigh, kinetic
+        return by_code[self._role_codes[self._param_elements]]
 
     # -- private ----------------------------------------------------------------
 
@@ -356,8 +355,31 @@ class System:
         return sp.csc_matrix((data, pattern.indices, pattern.indptr), shape=shape)
 
     def _index_parameters(self) -> dict[tuple[int, str], int]:
-        """(element, parameter name) -> index in the parameter vector."""
-        return {(p.element, p.name): j for j, p in enumerate(self.network.parameters)}
+        """(element, parameter name) -> index in the parameter vector.
+
+        Also builds ``_param_map``: per (group, parameter name), the positions within
+        the group and in the parameter vector, for vectorized scatter and gather.
+        """
+        index = {(p.element, p.name): j for j, p in enumerate(self.network.parameters)}
+        self._param_elements = np.array(
+            [p.element for p in self.network.parameters], dtype=int
+        )
+        codes = {POTENTIAL: 0, RAYLEIGH: 1, KINETIC: 2}
+        self._role_codes = np.array([codes[r] for r in self.roles], dtype=int)
+        self._param_map = []
+        for g, group in enumerate(self.groups):
+            for spec in group.kind.parameters:
+                pairs = [
+                    (local, index[(int(e), spec.name)])
+                    for local, e in enumerate(group.indices)
+                    if (int(e), spec.name) in index
+                ]
+                if pairs:
+                    local, where = (
+                        np.array(v, dtype=int) for v in zip(*pairs, strict=True)
+                    )
+                    self._param_map.append((g, spec.name, local, where))
+        return index
 
     def _coefficients(self) -> np.ndarray:
         """Linear coefficient of every element, (n_elements,)."""
@@ -388,11 +410,12 @@ class System:
         u = np.asarray(u)
         n_params = len(self.network.parameters)
         out = np.zeros(u.shape[:-1] + (n_params,), dtype=np.result_type(u, float))
-        for group in self.groups:
-            values = getattr(group.kind, method)(u[..., group.indices], group.params)
-            for name, grad in values.items():
-                for local, element in enumerate(group.indices):
-                    j = self._param_index.get((int(element), name))
-                    if j is not None:
-                        out[..., j] = grad[..., local]
+        results = {}
+        for g, name, local, index in self._param_map:
+            if g not in results:
+                group = self.groups[g]
+                results[g] = getattr(group.kind, method)(
+                    u[..., group.indices], group.params
+                )
+            out[..., index] = results[g][name][..., local]
         return out

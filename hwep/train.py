@@ -273,7 +273,14 @@ class Trainer:
         return stop is not None and row.get("train_loss", np.inf) <= stop
 
     def _epoch_steps(self) -> list[float]:
-        """All optimizer steps of one epoch; returns their gradient norms."""
+        """All optimizer steps of one epoch; returns their gradient norms.
+
+        Backend caches are dropped first, so that every epoch starts from the same
+        state whether or not the run was resumed.
+        """
+        reset = getattr(self.backend, "reset_cache", None)
+        if reset is not None:
+            reset()
         if self.settings.optimizer == "lbfgs":
             return [self._lbfgs_step(np.asarray(self.task.train))]
         return [self._step(batch) for batch in self._batches()]
