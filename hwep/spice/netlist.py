@@ -441,8 +441,15 @@ class Netlist:
             f"{format_value(start)} {format_value(h)} uic"
         )
         if standalone and self.output_nets:
+            # .four reads the last period of its fundamental: the common one, with
+            # every harmonic listed, resampled at the simulation's own step.
+            count = int(np.max(settings.harmonics)) + 1
+            lines.append(
+                f".options nfreqs={max(count, 10)} "
+                f"fourgridsize={settings.steps_per_period}"
+            )
             outputs = " ".join(f"v({n})" for n in self.output_nets)
-            lines += [f".four {format_value(f)} {outputs}" for f in frequencies]
+            lines.append(f".four {format_value(1.0 / T)} {outputs}")
         lines.append(".end")
         return "\n".join(lines) + "\n"
 
