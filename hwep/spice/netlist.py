@@ -224,6 +224,7 @@ class Netlist:
         self._check_and_aid()
         self._devices = [self._device(i, e) for i, e in enumerate(network.elements)]
         self.devices = [d.name for d in self._devices]
+        self._cards: tuple[list[str], list[str]] | None = None
 
     # -- names of what ngspice returns ------------------------------------------------
 
@@ -282,10 +283,24 @@ class Netlist:
 
     def header(self, *, title: str, notes: list[str]) -> list[str]:
         """Title line and comment header: version, source, node map, analogy."""
+        if self._cards is None:
+            self._cards = (
+                self._header_lines(),
+                self.param_lines() + self.element_lines(),
+            )
+        return [title, *self._cards[0], *(f"* {note}" for note in notes)]
+
+    def _body(self) -> list[str]:
+        """Parameter and device cards (computed once: values are fixed)."""
+        if self._cards is None:
+            self.header(title="", notes=[])
+        return list(self._cards[1])
+
+    def _header_lines(self) -> list[str]:
+        """The header's comment lines after the title, before the notes."""
         net = self.network
         counts = ", ".join(f"{n} {k}" for k, n in net.summary()["elements"].items())
         lines = [
-            title,
             f"* written by hwep {_version()}: network {_ascii(net.name)} "
             f"({net.domain}, {net.n_nodes} nodes; {counts})",
         ]
@@ -314,7 +329,6 @@ class Netlist:
                 "sigma*L on inductors, shunt R = 1/(sigma*C) on capacitors"
             )
         lines.extend(f"* convergence aid: {line}" for line in self.aid)
-        lines.extend(f"* {note}" for note in notes)
         return lines
 
     def ac(
@@ -358,7 +372,7 @@ class Netlist:
                 "AC response does not depend on it"
             )
         lines = self.header(title=f"hwep {_ascii(self.network.name)} ac", notes=notes)
-        lines += self.param_lines() + self.element_lines()
+        lines += self._body()
 
         # Sources: drive into the inputs, nudge into the outputs, coupling elements.
         lines += _ac_sources("iin", self.input_nets, amplitude)
@@ -423,7 +437,7 @@ class Netlist:
                 "fixed steps: trtol is huge so truncation-error control never cuts h"
             )
         lines = self.header(title=f"hwep {_ascii(self.network.name)} tran", notes=notes)
-        lines += self.param_lines() + self.element_lines()
+        lines += self._body()
 
         # Sources: one SIN per harmonic and port.
         lines += _sin_sources("iin", self.input_nets, amplitude, frequencies)
