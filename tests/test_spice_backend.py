@@ -312,7 +312,8 @@ def test_nonlinear_elements_as_b_sources_match_the_periodic_backend(kind):
         network, drive = damped_nonlinear(kind)
     reference = PeriodicBackend(network, n_steps=512).run(drive)
     options = {"points_per_period": 256, "settle_tolerance": 1e-6}
-    with NgspiceBackend(network, analysis="tran", **options) as backend:
+    with NgspiceBackend(network, **options) as backend:  # "auto": .tran
+        assert backend.analysis == "tran"
         measured = backend.run(drive)
     linear = PhasorBackend(_linearized(network)).run(drive)
     nonlinearity = max(

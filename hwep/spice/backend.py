@@ -47,7 +47,8 @@ Samples of a batch run in ``workers`` worker processes, one ngspice per process
 
 Options (the config's ``[backend]`` table, ``name = "ngspice"``):
 
-    analysis           "ac" (default) or "tran"
+    analysis           "auto" (default: "ac" for a linear network, else "tran"),
+                       "ac" or "tran"
     mode               "auto" (default), "shared" (libngspice in-process) or
                        "subprocess" (ngspice -b)
     workers            worker processes for the samples of a batch; 1 (default) runs
@@ -155,7 +156,7 @@ class NgspiceBackend:
         self,
         network: Network,
         *,
-        analysis: str = "ac",
+        analysis: str = "auto",
         mode: str = "auto",
         workers: int = 1,
         nudge_element: str = "source",
@@ -171,7 +172,9 @@ class NgspiceBackend:
         max_iterations: int = 100,
         workdir: str | None = None,
     ):
-        _choice("analysis", analysis, ("ac", "tran"))
+        _choice("analysis", analysis, ("auto", "ac", "tran"))
+        if analysis == "auto":
+            analysis = "ac" if network.is_linear else "tran"
         _choice("mode", mode, MODES)
         _choice("nudge_element", nudge_element, NUDGE_ELEMENTS)
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
