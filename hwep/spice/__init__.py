@@ -1,10 +1,12 @@
 """ngspice for hwep: compile networks into netlists, run them, read the results.
 
-``netlist`` turns a Network into ngspice cards, ``tran`` sizes the time grid of a
-``.tran`` phase, ``runner`` simulates a complete netlist with ngspice (in-process
-through PySpice, or as a subprocess) and returns node voltages and branch currents as
-numpy arrays, ``backend`` runs EP phases through them (registered as the backend
-``"ngspice"``), and ``export`` writes netlists of graphs and example configs.
+``netlist`` turns a Network into ngspice cards (``checks`` refuses or aids what an
+analysis cannot solve), ``tran`` sizes the time grid of a ``.tran`` phase and
+averages over its last period, ``runner`` simulates a complete netlist with ngspice
+(in-process through PySpice, or as a subprocess) and returns node voltages and branch
+currents as numpy arrays (``rawfile`` reads ngspice's result files), ``backend`` runs
+EP phases through them (registered as the backend ``"ngspice"``), and ``export``
+writes netlists of graphs and example configs.
 """
 
 from ..backends import register_backend

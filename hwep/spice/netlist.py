@@ -63,14 +63,14 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 
-from ..elements import KINETIC, POTENTIAL
+from ..elements import KINETIC
 from ..errors import ConfigError, InvalidNetworkError
 from ..network import Network
 from ..system import System
 from ..units import format_value
+from .checks import plan
 from .tran import (
     DEFAULT_POINTS_PER_PERIOD,
     DEFAULT_SETTLE_TOLERANCE,
@@ -82,7 +82,6 @@ from .tran import (
 __all__ = ["ANALYSES", "Coupling", "Netlist", "prepare_netlist", "sanitize"]
 
 ANALYSES = ("ac", "tran")
-AID_OP_RATIO = 1e-9
 TRTOL_FIXED_STEP = 1e9
 TWO_PI = format_value(2 * math.pi)  # ngspice's brace expressions have no pi
 
@@ -218,10 +217,17 @@ class Netlist:
         self._name_params()
 
         # Checks, which raise or decide the convergence aid, then the device cards.
-        self.aid: list[str] = []
-        self._aid_lines: list[str] = []
-        self._aid_series: dict[int, float] = {}
-        self._check_and_aid()
+        self._aid = plan(
+            network,
+            self.nets,
+            analysis=analysis,
+            operating_point=self.operating_point,
+            sigma=self.sigma,
+            convergence_aid=self.convergence_aid,
+            omega_ref=self.omega_ref,
+            leak_rate=self.leak_rate,
+        )
+        self.aid = self._aid.notes
         self._devices = [self._device(i, e) for i, e in enumerate(network.elements)]
         self.devices = [d.name for d in self._devices]
         self._cards: tuple[list[str], list[str]] | None = None
@@ -279,7 +285,7 @@ class Netlist:
     def element_lines(self) -> list[str]:
         """Device cards of every element, then the convergence aid's."""
         lines = [line for d in self._devices for line in d.lines]
-        return lines + self._aid_lines
+        return lines + self._aid.lines
 
     def header(self, *, title: str, notes: list[str]) -> list[str]:
         """Title line and comment header: version, source, node map, analogy."""
@@ -509,8 +515,8 @@ class Netlist:
         series = None
         if letter == "l" and self.sigma > 0:
             series = f"{{g_sigma*{value}}}"
-        elif index in self._aid_series:
-            series = format_value(self._aid_series[index])
+        elif index in self._aid.series:
+            series = format_value(self._aid.series[index])
         if series is None:
             device.lines.append(f"{name} {a} {b} {{{value}}}")
         else:
@@ -568,72 +574,6 @@ class Netlist:
         device.flux_net = flux
         return device
 
-    def _check_and_aid(self) -> None:
-        """Refuse, or aid, what the analysis cannot solve (module docstring)."""
-        network = self.network
-        if self.analysis == "tran":
-            floating = [] if self.sigma > 0 else network.dc_floating_nodes()
-            self._floating(floating, rate=self.leak_rate, why=_TRAN_FLOATING)
-        elif self.operating_point:
-            floating = [] if self.sigma > 0 else network.dc_floating_nodes()
-            self._floating(floating, rate=AID_OP_RATIO * self.omega_ref, why=_OP_FLOAT)
-            if self.sigma == 0:
-                self._loops()
-
-    def _floating(self, nodes: list, *, rate: float, why: str) -> None:
-        """Error naming the nodes without a DC path, or a leak resistor per node."""
-        if not nodes:
-            return
-        if not self.convergence_aid:
-            shown = ", ".join(f"{n!r} (net {self.nets[n]})" for n in nodes[:5])
-            more = f" and {len(nodes) - 5} more" if len(nodes) > 5 else ""
-            raise InvalidNetworkError(
-                f"node {shown}{more} of {self.network.name!r} has no DC path to ground "
-                f"(only capacitors or masses connect it): {why}; add an inductor or "
-                "resistor to ground, or set convergence_aid=True to add a leak resistor"
-            )
-
-        # Leak conductance G = rate × (capacitance at the node): decay at ``rate``.
-        system = System(self.network)
-        capacitance = np.asarray(abs(system.M).sum(axis=1)).ravel()
-        for node in nodes:
-            C = max(float(capacitance[self.network.node_index[node]]), 1e-300)
-            R = 1.0 / (rate * C)
-            name = f"raid_{self.nets[node][2:]}"
-            self._aid_lines.append(f"{name} {self.nets[node]} 0 {format_value(R)}")
-            self.aid.append(
-                f"leak resistor {name} = {format_value(R)} Ohm from node "
-                f"{_ascii(node)} to ground (no DC path; decay rate "
-                f"{format_value(rate)} 1/s)"
-            )
-
-    def _loops(self) -> None:
-        """Error naming an inductor loop without resistance, or series resistors."""
-        looped = _inductors_in_loops(self.network)
-        if not looped:
-            return
-        elements = self.network.elements
-        if not self.convergence_aid:
-            first = elements[looped[0]]
-            names = ", ".join(elements[i].name for i in looped[:6])
-            more = f" and {len(looped) - 6} more" if len(looped) > 6 else ""
-            raise InvalidNetworkError(
-                f"{first.describe()} is in a loop of inductors with no resistance "
-                f"({names}{more}): {_OP_LOOP}; set convergence_aid=True to add a small "
-                "series resistor per inductor in a loop, or operating_point=False"
-            )
-
-        # Series resistance R = ratio × ω L: a loss of Q = 1/ratio per inductor.
-        for i in looped:
-            element = elements[i]
-            params = {k: np.asarray(v) for k, v in element.params.items()}
-            R = AID_OP_RATIO * self.omega_ref / float(element.kind.coefficient(params))
-            self._aid_series[i] = R
-            self.aid.append(
-                f"series resistor {format_value(R)} Ohm on {_ascii(element.name)} "
-                "(inductor loop without resistance)"
-            )
-
     def _coupling_lines(self, coupling: Coupling, *, tran: bool, frequencies=None):
         """Coupling elements from each output to a target voltage source.
 
@@ -682,13 +622,6 @@ class Netlist:
 
 
 # -- helpers -------------------------------------------------------------------------
-
-_TRAN_FLOATING = (
-    "in .tran its DC voltage from the start-up would never decay and would bias "
-    "the measured energies"
-)
-_OP_FLOAT = "ngspice's DC operating point is singular there"
-_OP_LOOP = "its DC current at ngspice's operating point is undetermined (a DC short)"
 
 
 def _net_names(network: Network) -> dict:
@@ -796,23 +729,6 @@ def _small_signal_inductance(kind, p: dict[str, str]) -> str:
     if kind.name == "duffing_spring":
         return f"1/{p['k']}"
     return p["L"]
-
-
-def _inductors_in_loops(network: Network) -> list[int]:
-    """Indices of potential elements on a cycle of potential elements."""
-    graph = nx.MultiGraph()
-    graph.add_nodes_from(network.graph.nodes)
-    for i, element in enumerate(network.elements):
-        if element.kind.role == POTENTIAL:
-            graph.add_edge(*element.nodes, key=i)
-    simple = nx.Graph(graph)
-    bridges = {frozenset(edge) for edge in nx.bridges(simple)}
-    looped = []
-    for a, b, i in graph.edges(keys=True):
-        parallel = graph.number_of_edges(a, b) > 1
-        if parallel or frozenset((a, b)) not in bridges:
-            looped.append(i)
-    return sorted(looped)
 
 
 def _polar(phasor: complex, *, sine: bool = False) -> tuple[str, str]:

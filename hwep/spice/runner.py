@@ -29,7 +29,8 @@ Do not use PySpice's own ``NgSpiceShared`` in the same process: both would drive
 same library.
 
 Not handled: ``.control`` blocks, several analyses in one netlist (the last one is
-returned) and sources fed by Python callbacks.
+returned) and sources fed by Python callbacks. Rawfiles and the ``SpiceResult`` they
+become live in ``hwep.spice.rawfile``.
 """
 
 from __future__ import annotations
@@ -46,12 +47,12 @@ import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError, SimulatorError, SimulatorMissingError
+from .rawfile import SpiceResult, read_rawfile, to_result
 
 __all__ = [
     "SpiceResult",
@@ -94,15 +95,6 @@ _EXECUTABLE_PATHS = (
     "/usr/local/bin/ngspice",
     "/opt/homebrew/bin/ngspice",
 )
-_SCALE_NAMES = ("time", "frequency", "v-sweep", "i-sweep", "temp-sweep", "res-sweep")
-_ANALYSIS_OF_PLOTNAME = {
-    "ac analysis": "ac",
-    "transient analysis": "tran",
-    "operating point": "op",
-    "dc transfer characteristic": "dc",
-    "noise spectral density curves": "noise",
-    "integrated noise": "noise",
-}
 _ERROR_RE = re.compile(
     r"^error|fatal error|error on line|timestep too small|no convergence|doanalyses:"
     r"|simulation\(s\) aborted|simulation interrupted|solution failed|unknown subckt"
@@ -121,58 +113,6 @@ _NOISE_RE = re.compile(
     r"|text \(code\)|stack =|library pages|binary raw file|-+$|$)",
     re.IGNORECASE,
 )
-
-
-@dataclass(eq=False)
-class SpiceResult:
-    """Vectors of one ngspice analysis.
-
-    Parameters
-    ----------
-    analysis : str
-        Kind of analysis: ``"ac"``, ``"tran"``, ``"op"``, ``"dc"`` or ``"noise"``.
-    axis : numpy.ndarray
-        Sweep variable, shape ``(n_points,)``: frequency f in Hz (``ac``), time t in s
-        (``tran``), swept source value (``dc``); empty for ``op``.
-    voltages : dict of str to numpy.ndarray
-        Node voltage v in V per lower-case net name, each of shape ``(n_points,)``;
-        complex phasors for ``ac``, real otherwise.
-    currents : dict of str to numpy.ndarray
-        Branch current i in A per lower-case device name (inductors and voltage
-        sources, from ngspice's ``l1#branch`` or ``i(l1)``), shape ``(n_points,)``.
-    log : str
-        ngspice's own output, one message per line.
-    wall_time : float
-        Seconds spent in the simulator, s.
-    mode : str
-        ``"shared"``, ``"subprocess"`` or ``"rawfile"``.
-    title : str
-        Title line of the netlist.
-    """
-
-    analysis: str
-    axis: np.ndarray
-    voltages: dict[str, np.ndarray]
-    currents: dict[str, np.ndarray]
-    log: str = ""
-    wall_time: float = 0.0
-    mode: str = ""
-    title: str = ""
-
-    def voltage(self, net: str) -> np.ndarray:
-        """Voltage of ``net`` in V; KeyError naming the available nets if absent."""
-        return _lookup(self.voltages, net, "net")
-
-    def current(self, device: str) -> np.ndarray:
-        """Branch current of ``device`` in A; KeyError naming those available."""
-        return _lookup(self.currents, device, "branch current of device")
-
-    def __repr__(self) -> str:
-        return (
-            f"SpiceResult(analysis={self.analysis!r}, n_points={len(self.axis)}, "
-            f"voltages={list(self.voltages)}, currents={list(self.currents)}, "
-            f"mode={self.mode!r}, wall_time={self.wall_time:.3g})"
-        )
 
 
 def run_netlist(
@@ -263,33 +203,6 @@ def run_netlist(
         result = _run_subprocess(lines, workdir, timeout, strict)
     logger.debug("ngspice %s run of %r: %s", result.mode, result.title, result)
     return result
-
-
-def read_rawfile(path: str | os.PathLike) -> list[SpiceResult]:
-    """Read every plot of an ngspice rawfile, binary or ASCII.
-
-    Parameters
-    ----------
-    path : path-like
-        File written by ``ngspice -b -r path`` or the ``write`` command.
-
-    Returns
-    -------
-    list of SpiceResult
-        One per plot, in file order, with ``mode="rawfile"`` and an empty log.
-
-    Raises
-    ------
-    SimulatorError
-        The file is truncated or not a rawfile.
-    """
-    data = Path(path).read_bytes()
-    plots = []
-    offset = 0
-    while offset < len(data) and data[offset:].strip():
-        result, offset = _read_plot(data, offset, str(path))
-        plots.append(result)
-    return plots
 
 
 def find_ngspice_library(*, configure_pyspice: bool = True) -> str:
@@ -401,17 +314,6 @@ def require_ngspice(mode: str = "auto") -> tuple[bool, str]:
     if not available and required not in ("", "0", "false", "no"):
         raise SimulatorMissingError(f"{ENV_REQUIRE}={required} but {reason}")
     return available, reason
-
-
-def _lookup(vectors: dict[str, np.ndarray], name: str, what: str) -> np.ndarray:
-    """Vector by case-insensitive name, or a KeyError that lists the names."""
-    try:
-        return vectors[name.lower()]
-    except KeyError:
-        known = ", ".join(vectors) or "none"
-        raise KeyError(
-            f"no {what} {name!r} in the result; available: {known}"
-        ) from None
 
 
 def _complete_lines(netlist: str) -> list[str]:
@@ -664,7 +566,7 @@ def _run_shared(lines, workdir, timeout, strict) -> SpiceResult:
     if plot is None:
         _fail(_NO_DATA, lines, log, workdir, "shared")
     analysis, vectors = plot
-    result = _to_result(analysis, vectors, lines[0], log, wall_time, "shared")
+    result = to_result(analysis, vectors, lines[0], log, wall_time, "shared")
     _check_data(result, lines, workdir)
     return result
 
@@ -717,7 +619,7 @@ def _read_shared_plot(engine, plot: str):
     return re.sub(r"\d+$", "", plot), vectors
 
 
-# -- subprocess and rawfile ----------------------------------------------------------
+# -- subprocess ---------------------------------------------------------------------
 
 
 def _run_subprocess(lines, workdir, timeout, strict) -> SpiceResult:
@@ -797,70 +699,6 @@ def _decode(output) -> str:
     return output or ""
 
 
-def _read_plot(data: bytes, offset: int, path: str) -> tuple[SpiceResult, int]:
-    """One plot of a rawfile starting at ``offset``; returns it and the next offset."""
-    # Parse the header up to the Binary:/Values: marker (absent when no points).
-    header: dict[str, str] = {}
-    names: list[str] = []
-    marker = ""
-    while offset < len(data) and not marker:
-        end = data.find(b"\n", offset)
-        end = len(data) if end < 0 else end
-        line = data[offset:end].decode("latin-1").rstrip("\r")
-        offset = end + 1
-        key, _, value = line.partition(":")
-        if line.startswith(("\t", " ")) and "variables" in header:
-            names.append(line.split()[1])
-        elif key.lower() in ("binary", "values"):
-            marker = key.lower()
-        elif key:
-            header[key.strip().lower()] = value.strip()
-
-    # Decode the values: doubles in native order, or text with "re,im" pairs.
-    try:
-        n_vars, n_points = int(header["no. variables"]), int(header["no. points"])
-    except (KeyError, ValueError) as error:
-        raise SimulatorError(f"{path} is not an ngspice rawfile ({error})") from error
-    complex_ = "complex" in header.get("flags", "").lower()
-    dtype = np.complex128 if complex_ else np.float64
-    size = n_vars * n_points * np.dtype(dtype).itemsize
-    if n_points == 0:
-        table, names = np.zeros(0, dtype), names or [""] * n_vars
-    elif marker == "binary" and len(data) >= offset + size:
-        table = np.frombuffer(data, dtype, n_vars * n_points, offset)
-        offset += size
-    elif marker == "values":
-        table, offset = _read_ascii_values(data, offset, n_vars, n_points, complex_)
-    else:
-        raise SimulatorError(f"rawfile {path} is truncated")
-    columns = table.reshape(n_points, n_vars).T.copy()
-
-    # Name the plot's analysis and split the columns into axis, voltages, currents.
-    plotname = header.get("plotname", "").lower()
-    analysis = _ANALYSIS_OF_PLOTNAME.get(plotname, plotname.split(" ")[0])
-    vectors = dict(zip(names, columns, strict=True))
-    result = _to_result(analysis, vectors, header.get("title", ""), [], 0.0, "rawfile")
-    return result, offset
-
-
-def _read_ascii_values(data, offset, n_vars, n_points, complex_):
-    """Values of an ASCII rawfile: per point an index then n_vars numbers."""
-    tokens = data[offset:].split()
-    per_point = n_vars + 1
-    wanted = tokens[: per_point * n_points]
-    if len(wanted) < per_point * n_points:
-        raise SimulatorError("ASCII rawfile is truncated")
-    values = [t for i, t in enumerate(wanted) if i % per_point]
-    if complex_:
-        pairs = [v.split(b",") for v in values]
-        table = np.array([complex(float(a), float(b)) for a, b in pairs])
-    else:
-        table = np.array([float(v) for v in values])
-    # Advance past the consumed tokens to the next "Title:" (if any).
-    nxt = data.find(b"Title:", offset)
-    return table, (nxt if nxt >= 0 else len(data))
-
-
 # -- shared post-processing ----------------------------------------------------------
 
 _STUCK = (
@@ -871,37 +709,6 @@ _NO_DATA = (
     "ngspice produced no data: the netlist has no analysis card (.ac, .tran, .op, "
     ".dc), the card did not run, or it asks for zero points"
 )
-
-
-def _to_result(analysis, vectors, title, log, wall_time, mode) -> SpiceResult:
-    """Sort named vectors (rawfile or shared names) into axis, voltages, currents."""
-    axis = np.zeros(0)
-    voltages: dict[str, np.ndarray] = {}
-    currents: dict[str, np.ndarray] = {}
-    for raw_name, values in vectors.items():
-        name = raw_name.lower()
-        inner = name[2:-1] if name[:2] in ("v(", "i(") and name.endswith(")") else name
-        if inner in _SCALE_NAMES:
-            axis = np.ascontiguousarray(values.real)
-        elif name.endswith("#branch"):
-            currents[name[: -len("#branch")]] = values
-        elif name.startswith("i("):
-            currents[inner] = values
-        elif not name.startswith("@"):
-            voltages[inner] = values
-    if analysis != "ac":
-        voltages = {k: np.ascontiguousarray(v.real) for k, v in voltages.items()}
-        currents = {k: np.ascontiguousarray(v.real) for k, v in currents.items()}
-    return SpiceResult(
-        analysis,
-        axis,
-        voltages,
-        currents,
-        "\n".join(log),
-        wall_time,
-        mode,
-        title.strip(),
-    )
 
 
 def _check_log(log, lines, workdir, mode, strict, path=None, note="") -> None:
