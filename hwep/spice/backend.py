@@ -42,8 +42,10 @@ element changes the circuit: its modes shift by about β̂, the transients depha
 the run, and the remnant must itself be far below β̂: hence the tighter default
 ``settle_tolerance`` with ``"coupling"`` (about 2.7 times the periods).
 
-Samples of a batch run in ``workers`` worker processes, one ngspice per process
-(``spawn``), kept in a pool for the backend's life; ``close()`` ends them.
+Samples of a batch run in ``workers`` worker processes, one ngspice per process,
+kept in a pool for the backend's life; ``close()`` (or leaving a ``with`` block) ends
+them. Workers are started by ``spawn``, so a script that uses them must guard its
+entry point with ``if __name__ == "__main__":``.
 
 Options (the config's ``[backend]`` table, ``name = "ngspice"``):
 
@@ -58,8 +60,9 @@ Options (the config's ``[backend]`` table, ``name = "ngspice"``):
     periods            .tran: periods from rest, or "auto" (default) from the decay
                        rate of the slowest free oscillation
     points_per_period  .tran: fixed steps per period; default 64
-    settle_tolerance   .tran: transient left at the measured period; default 1e-3,
-                       1e-8 with nudge_element "coupling" (see below)
+    settle_tolerance   .tran: start-up transient left at the outputs when the last
+                       period is measured, relative to their steady amplitude;
+                       default 1e-3, 1e-8 with nudge_element "coupling" (see below)
     quality            add uniform loss of quality factor Q at the lowest drive
                        frequency (a lossless network needs it in .tran); default none
     fixed_step         .tran: switch off ngspice's truncation-error control so every

@@ -6,21 +6,29 @@ linear circuit is a sum of free oscillations e^{λt}; the slowest decays at
 
     rate = min_λ (σ − Re λ),      (K + λD + λ²M) v = 0,                         (1)
 
-with σ the uniform loss of the netlist, so ``periods="auto"`` runs
-t = ln(1/tol) / rate, rounded up to whole periods: the transient is then below ``tol``
-of its start. Quality factor Q at the lowest drive frequency ω means σ = ω / (2Q).
+with σ the uniform loss of the netlist. The transient starts as large as the largest
+node response (the steady state minus rest), while an output far from the inputs may
+respond orders of magnitude less; with ρ = max |X_node| / |X_out| from the
+small-signal response to each input (worst output, input and harmonic),
+``periods="auto"`` runs
+
+    t = ln(ρ / tol) / rate,                                                     (2)
+
+rounded up to whole periods: the transient at the outputs is then below ``tol`` of
+their own steady amplitude. Quality factor Q at the lowest drive frequency ω means
+σ = ω / (2Q).
 
 ngspice returns its own time points: uniform (step h) with fixed steps, except the
 first ones and a short final step; non-uniform with its truncation-error control. A
 period average ⟨f⟩ = (1/T) ∫ f dt over [t_e − T, t_e] is taken as the exact integral of
 the piecewise-linear interpolant of the samples (``period_weights``),
 
-    ∫_a^b f dt ≈ Σ_k w_k f(t_k),                                                (2)
+    ∫_a^b f dt ≈ Σ_k w_k f(t_k),                                                (3)
 
 which is the trapezoid rule on the points inside and linear interpolation at a
 boundary that falls inside a step. Its error is O(h²) on any grid. The window ends at
 the last point (or the one before a final step shorter than half a step), so on a
-uniform grid both ends are grid points and eq. (2) is the trapezoid rule over one
+uniform grid both ends are grid points and eq. (3) is the trapezoid rule over one
 whole period: exact for trigonometric polynomials of degree below T/h, that is
 spectrally accurate for the periodic steady state.
 """
@@ -44,6 +52,7 @@ __all__ = [
     "decay_rate",
     "tran_settings",
     "quality_sigma",
+    "output_ratio",
     "period_window",
     "period_weights",
 ]
@@ -210,7 +219,8 @@ def tran_settings(
     """The ``.tran`` grid of a network and drive: period, steps, and settling time.
 
     ``periods="auto"`` runs until the slowest free oscillation of the lossy circuit
-    has decayed to ``settle_tolerance`` of its start: t = ln(1/tol) / rate.
+    has decayed at the outputs to ``settle_tolerance`` of their steady amplitude:
+    t = ln(ρ/tol) / rate (eq. 2).
 
     Parameters
     ----------
@@ -224,7 +234,8 @@ def tran_settings(
     points_per_period : int
         Steps per period of the highest harmonic, >= 8.
     settle_tolerance : float
-        Remaining fraction of the start-up transient, in (0, 1).
+        Remaining start-up transient at the outputs, relative to their steady
+        amplitude, in (0, 1).
     quality : float, optional
         Add uniform loss with quality factor Q at the lowest drive frequency,
         σ = ω_min / (2Q).
@@ -278,7 +289,7 @@ def tran_settings(
             rate,
         )
 
-    # Settling: ln(1/tol) / rate, in whole periods.
+    # Settling, eq. (2): ln(ρ/tol) / rate, in whole periods.
     if rate == 0:
         raise ConfigError(
             f"network {network.name!r} has an undamped mode near {frequency:.6g} Hz: "
@@ -287,7 +298,8 @@ def tran_settings(
         )
     if not np.isfinite(rate):
         rate = float(np.min(omega))
-    count = math.ceil(math.log(1.0 / settle_tolerance) / (rate * period)) + 1
+    ratio = output_ratio(network, omega, sigma=total)
+    count = math.ceil(math.log(ratio / settle_tolerance) / (rate * period)) + 1
     if count > MAX_PERIODS:
         raise ConfigError(
             f"network {network.name!r} settles at {rate:.3g} 1/s: .tran would need "
@@ -303,6 +315,35 @@ def tran_settings(
         added,
         rate,
     )
+
+
+def output_ratio(network: Network, omega: np.ndarray, *, sigma: float = 0.0) -> float:
+    """ρ = max |X_node| / |X_out| of eq. (2), >= 1 (1 without outputs or inputs).
+
+    From the small-signal response A(σ + iω_h)⁻¹ to a unit drive at each input: for
+    every input and harmonic, the largest node response over the smallest output
+    response; the worst case over inputs and harmonics.
+    """
+    system = System(network)
+    if system.output_nodes.size == 0 or system.input_nodes.size == 0:
+        return 1.0
+    if system.n_nodes > _EIGEN_LIMIT:
+        raise ConfigError(
+            f"network {network.name!r} has {system.n_nodes} nodes; the settling time "
+            f"is estimated only up to {_EIGEN_LIMIT}: set periods explicitly"
+        )
+    worst = 1.0
+    for w in np.atleast_1d(omega):
+        A = system.dynamic_matrix(complex(sigma, w)).toarray()
+        B = np.zeros((system.n_nodes, system.input_nodes.size), dtype=complex)
+        B[system.input_nodes, np.arange(system.input_nodes.size)] = 1.0
+        X = np.abs(np.linalg.solve(A, B))
+        smallest = X[system.output_nodes].min(axis=0)
+        largest = X.max(axis=0)
+        with np.errstate(divide="ignore"):
+            ratios = np.where(smallest > 0, largest / smallest, 1.0)
+        worst = max(worst, float(ratios.max()))
+    return min(worst, 1e12)
 
 
 def quality_sigma(omega: np.ndarray, quality: float | None) -> float:
