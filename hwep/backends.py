@@ -384,7 +384,12 @@ def make_backend(name: str, network: Network, **options) -> Backend:
 
 
 _REGISTRY: dict[str, type] = {"phasor": PhasorBackend}
-_PROVIDERS = {"ngspice": ".spice"}  # modules that register a backend on import
+_PROVIDERS = {  # modules that register a backend on import
+    "ngspice": ".spice",
+    "periodic": ".trajectory",
+    "boundary": ".trajectory",
+    "echo": ".trajectory",
+}
 
 
 def register_backend(name: str, factory) -> None:
