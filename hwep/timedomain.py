@@ -20,6 +20,10 @@ a_j the action's point weights (``hwep.solvers._action``): e = w (x − y*) for 
 cost, the current of an inductor 1/(βw) to a source that follows the target. Because
 ``error`` returns force samples per unit β, ``hwep.ep.ep_gradient``'s frozen nudge
 ``injection = −β e`` works unchanged; closed-loop nudges use the same error live.
+
+A ``LockInCost`` reads outputs the way a lock-in amplifier does, as their projections
+on reference waveforms (the in-phase amplitude of a harmonic, say), and
+``LockInClassCost`` classifies by the nearest template of those readings.
 """
 
 from __future__ import annotations

@@ -317,3 +317,15 @@ def test_dissipation_bias_is_measured_and_vanishes_without_loss():
     assert biases[0] < 1e-6
     assert 1e-5 < biases[1] < biases[2] < biases[3]
     assert biases[3] > 1e-2
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_the_other_sign_convention_flips_the_estimate(periodic):
+    network, drive, cost = case("josephson", 6, periodic=periodic)
+    backend = make_backend("periodic" if periodic else "boundary", network)
+    usual = ep_gradient(backend, drive, cost, nudge_ratio=1e-5).grad
+    other = ep_gradient(
+        backend, drive, cost, nudge_ratio=1e-5, convention="L+beta*c"
+    ).grad
+    assert relative(other, -usual) < 1e-12
+    assert relative(usual, backend.adjoint_gradient(drive, cost).grad) < 1e-6
