@@ -46,27 +46,42 @@ class _Base:
 
 
 class Adam(_Base):
-    """Adam (β1 = 0.9, β2 = 0.999, ε = 1e-8) on the coordinates."""
+    """Adam (β1 = 0.9, β2 = 0.999) on the coordinates.
+
+    The ε that guards the division is 1e-8 times the RMS of the first gradient, not
+    an absolute 1e-8: costs in SI units can be tiny (a flux error of 1e-10 Wb squared),
+    and an absolute ε would then silently freeze training.
+    """
 
     def __init__(self, n, **kwargs):
         super().__init__(n, **kwargs)
         self.m, self.v = np.zeros(n), np.zeros(n)
+        self.epsilon = 0.0
 
     def step(self, x: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """New coordinates after one step along ``grad``."""
+        if self.t == 0:
+            scale = float(np.sqrt(np.mean(grad**2))) if grad.size else 0.0
+            self.epsilon = 1e-8 * (scale if scale > 0 else 1.0)
         self.t += 1
         self.m = 0.9 * self.m + 0.1 * grad
         self.v = 0.999 * self.v + 0.001 * grad**2
         m_hat = self.m / (1 - 0.9**self.t)
         v_hat = self.v / (1 - 0.999**self.t)
-        return self.project(x - self._rate() * m_hat / (np.sqrt(v_hat) + 1e-8))
+        return self.project(x - self._rate() * m_hat / (np.sqrt(v_hat) + self.epsilon))
 
     def state(self) -> dict:
-        return {"t": self.t, "m": self.m.tolist(), "v": self.v.tolist()}
+        return {
+            "t": self.t,
+            "m": self.m.tolist(),
+            "v": self.v.tolist(),
+            "epsilon": self.epsilon,
+        }
 
     def load(self, state: dict) -> None:
         self.t = int(state["t"])
         self.m, self.v = np.asarray(state["m"], float), np.asarray(state["v"], float)
+        self.epsilon = float(state.get("epsilon", 1e-8))
 
 
 class SGD(_Base):

@@ -211,13 +211,16 @@ class Trainer:
 
     # -- public ----------------------------------------------------------------
 
-    def run(self, *, resume: bool = False) -> dict:
+    def run(self, *, resume: bool = False, stop_after: int | None = None) -> dict:
         """Train for the configured epochs; return the run summary.
 
         Parameters
         ----------
         resume : bool
             Continue from the run directory's checkpoint instead of starting afresh.
+        stop_after : int, optional
+            Stop once this many epochs are done, as an interruption would, without
+            changing the run's total (which sets the learning-rate schedule).
         """
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if resume:
@@ -227,7 +230,12 @@ class Trainer:
         start_epoch = self.state["epoch"]
         bar = _progress(self.settings.epochs, start_epoch, self.progress)
         started = time.perf_counter()
-        for epoch in range(start_epoch, self.settings.epochs):
+        last = (
+            self.settings.epochs
+            if stop_after is None
+            else min(stop_after, self.settings.epochs)
+        )
+        for epoch in range(start_epoch, last):
             epoch_start = time.perf_counter()
             grad_norms = self._epoch_steps()
             row = self._evaluate(

@@ -81,3 +81,13 @@ def _square(x):
 def test_parallel_map_keeps_order():
     assert parallel_map(_square, range(6), workers=2) == [0, 1, 4, 9, 16, 25]
     assert parallel_map(_square, range(3), executor="serial") == [0, 1, 4]
+
+
+def test_adam_is_not_frozen_by_tiny_costs():
+    opt = _make("adam", rates=np.full(3, 0.05))
+    x = np.zeros(3)
+    for _ in range(200):
+        x = opt.step(x, 1e-20 * _quadratic(x)[1])
+    assert np.all(
+        np.abs(x) > 0.5
+    )  # an absolute epsilon of 1e-8 would leave x at ~1e-12

@@ -49,7 +49,7 @@ def test_resume_ends_with_exactly_the_uninterrupted_parameters(
     straight.run()
 
     # Stop after epoch `stop`, then resume from the run directory alone.
-    Trainer(_config(example, epochs=total), out_dir=tmp_path / "b", epochs=stop).run()
+    Trainer(_config(example, epochs=total), out_dir=tmp_path / "b").run(stop_after=stop)
     resumed = Trainer.from_run_dir(tmp_path / "b", epochs=total)
     resumed.run(resume=True)
     np.testing.assert_array_equal(resumed.values(), straight.values())
