@@ -7,6 +7,11 @@ demo:
 test:
 	scripts/test.sh
 
+netlists:
+	.venv/bin/hwep export --examples netlists/
+
 benchmarks:
 	.venv/bin/python benchmarks/phasor_scaling.py
 	.venv/bin/python benchmarks/ladder_reactance_starts.py
+	.venv/bin/python benchmarks/trajectory_scaling.py
+	.venv/bin/python benchmarks/spice_backend.py
