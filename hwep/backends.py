@@ -21,6 +21,7 @@ potential, Rayleigh and kinetic elements. For s = iω: ¼ ∂C/∂θ |V|² for c
 from __future__ import annotations
 
 import importlib
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -28,7 +29,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .costs import Cost
-from .errors import ConfigError, ConvergenceError
+from .errors import ConfigError, ConvergenceError, HwepError
 from .network import Network
 from .solvers.phasor import PhasorSolver
 from .system import System
@@ -372,15 +373,32 @@ def make_backend(name: str, network: Network, **options) -> Backend:
     Raises
     ------
     ConfigError
-        When the name is unknown.
+        When the name is unknown, or an option is not one the backend takes.
     """
     if name not in _REGISTRY and name in _PROVIDERS:
         importlib.import_module(_PROVIDERS[name], __package__)  # registers it
-    factories = dict(_REGISTRY)
-    if name not in factories:
-        valid = ", ".join(sorted(factories))
+    if name not in _REGISTRY:
+        valid = ", ".join(sorted(set(_REGISTRY) | set(_PROVIDERS)))
         raise ConfigError(f"backend {name!r} is unknown; available: {valid}")
-    return factories[name](network, **options)
+    factory = _REGISTRY[name]
+    accepted = [
+        p.name
+        for p in inspect.signature(factory).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"config [backend]: unknown key(s) {unknown} for backend {name!r}; "
+            f"valid: {sorted(accepted)}"
+        )
+    try:
+        return factory(network, **options)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, HwepError):
+            raise
+        reason = " ".join(str(exc).split())
+        raise ConfigError(f"config [backend] of {name!r}: {reason}") from None
 
 
 _REGISTRY: dict[str, type] = {"phasor": PhasorBackend}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -34,19 +35,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    _limit_blas_threads(args.blas_threads)
     try:
         return args.handler(args) or 0
     except HwepError as exc:
         print(f"hwep: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"hwep: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"hwep: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         where = getattr(args, "out", None) or "the run directory"
         print(
             f"hwep: interrupted; completed epochs are checkpointed in {where}; "
-            "continue with --resume",
+            "continue with the same command and --resume",
             file=sys.stderr,
         )
         return 130
@@ -60,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
         "Propagation.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    parser.add_argument(
+        "--blas-threads",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="threads of the BLAS library (default 1: the solves are sparse, and "
+        "threaded BLAS slows small dense steps down on a busy machine)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in _COMMANDS:
         add(commands)
@@ -74,6 +85,9 @@ def _add_train(commands) -> None:
     p.add_argument("config", help="TOML config file")
     p.add_argument("--out", help="run directory (default runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    p.add_argument(
+        "--overwrite", action="store_true", help="start afresh over an existing run"
+    )
     p.add_argument("--epochs", type=int, help="total number of epochs")
     p.add_argument("--seed", type=int, help="seed of values, split and batches")
     p.add_argument("--backend", help="backend name (overrides [backend] name)")
@@ -83,19 +97,35 @@ def _add_train(commands) -> None:
 
 def _train(args) -> int:
     from .config import load_config
+    from .errors import ConfigError
     from .train import Trainer
 
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     args.out = str(out)
     progress = not args.quiet and sys.stderr.isatty()
+    report = None if args.quiet or progress else _epoch_reporter()
     if args.resume and (out / "run.json").is_file():
-        trainer = Trainer.from_run_dir(out, epochs=args.epochs, progress=progress)
+        trainer = Trainer.from_run_dir(
+            out, epochs=args.epochs, progress=progress, on_epoch=report
+        )
+        stored = trainer.config.get("_path")
+        if stored and Path(stored).resolve() != Path(args.config).resolve():
+            print(
+                f"hwep: note: resuming the run in {out}, started from {stored}; "
+                f"{args.config} is not used",
+                file=sys.stderr,
+            )
         if args.seed is not None or args.backend is not None:
             print(
                 "hwep: note: --resume keeps the run's own seed and backend",
                 file=sys.stderr,
             )
     else:
+        if args.resume and (out / "checkpoint.json").is_file():
+            raise ConfigError(
+                f"cannot resume: {str(out)!r} has a checkpoint but no run.json (the "
+                "run's settings); restore it, or start afresh with --overwrite"
+            )
         if args.resume:
             print(
                 f"hwep: note: nothing to resume in {out}; starting afresh",
@@ -109,16 +139,45 @@ def _train(args) -> int:
             epochs=args.epochs,
             seed=args.seed,
             progress=progress,
+            on_epoch=report,
         )
-    summary = trainer.run(resume=args.resume)
+    summary = trainer.run(resume=args.resume, overwrite=args.overwrite)
     final = summary["final"]
     parts = [f"{k} {v:.4g}" for k, v in final.items() if k not in ("epoch", "seconds")]
+    first, last = summary["first_epoch"], summary["epochs"]
+    span = f"{last} epochs" if first <= 1 else f"epochs {first}-{last}"
+    if first > last:
+        span = f"nothing (all {last} epochs were done)"
     print(
-        f"trained {summary['epochs']} epochs in {summary['seconds']:.1f} s on backend "
+        f"trained {span} in {summary['seconds']:.1f} s on backend "
         f"{summary['backend']}: " + ", ".join(parts)
     )
     print(f"run directory: {out}")
     return 0
+
+
+def _epoch_reporter():
+    """A callback printing about ten progress lines per run to stderr."""
+
+    def report(row: dict, total: int) -> None:
+        epoch = row["epoch"]
+        if epoch == total or epoch % max(1, total // 10) == 0:
+            shown = ", ".join(
+                f"{k} {v:.4g}"
+                for k, v in row.items()
+                if k in ("train_loss", "test_accuracy")
+            )
+            print(f"hwep: epoch {epoch}/{total}: {shown}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _limit_blas_threads(threads: int) -> None:
+    """Cap the BLAS thread pools of this process (threadpoolctl)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
+    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)  # inherited by worker processes
 
 
 # -- gradcheck -------------------------------------------------------------------
@@ -130,7 +189,9 @@ def _add_gradcheck(commands) -> None:
     )
     p.add_argument("config", help="TOML config file")
     p.add_argument("--backend", help="backend name (overrides [backend] name)")
-    p.add_argument("--samples", type=int, default=8, help="samples in the batch (8)")
+    p.add_argument(
+        "--samples", type=_positive_int, default=8, help="samples in the batch (8)"
+    )
     p.add_argument("--seed", type=int, help="seed of values and split")
     p.add_argument(
         "--json", help="also write the report as JSON to this file ('-': stdout)"
@@ -177,7 +238,11 @@ def _info(args) -> int:
         network = Network.from_file(source)
     summary = network.summary()
     system = System(network)
-    omega, Q = system.modal_quality() if network.n_nodes <= 2000 else (np.zeros(0),) * 2
+    if network.n_nodes <= 800:
+        omega, Q = system.modal_quality()
+    else:
+        omega, Q = system.lowest_modes(12)
+        summary["modes_note"] = f"the 12 lowest of {network.n_nodes}"
     summary["resonances_hz"] = (omega / (2 * np.pi)).tolist()
     summary["quality_factors"] = [None if not np.isfinite(q) else float(q) for q in Q]
     summary["no_dc_path"] = [str(n) for n in network.dc_floating_nodes()]
@@ -209,6 +274,8 @@ def _format_info(summary: dict) -> str:
     if freqs:
         shown = ", ".join(f"{f:.6g}" for f in freqs[:12])
         more = f" ... ({len(freqs)} in all)" if len(freqs) > 12 else ""
+        if "modes_note" in summary:
+            more = f" ({summary['modes_note']})"
         lines.append(f"  resonances of the lossless network (Hz): {shown}{more}")
     finite_q = [q for q in summary["quality_factors"] if q is not None]
     if finite_q:
@@ -237,11 +304,19 @@ def _add_sweep(commands) -> None:
     p.add_argument("--out", help="sweep directory (default runs/<config name>_sweep)")
     p.add_argument("--epochs", type=int, help="epochs per run")
     p.add_argument("--backend", help="backend name")
-    p.add_argument("--workers", type=int, help="parallel runs (default: all cores)")
+    p.add_argument(
+        "--workers", type=_positive_int, help="parallel runs (default: all cores)"
+    )
     p.add_argument(
         "--executor", default="process", choices=("process", "dask", "serial")
     )
     p.add_argument("--address", help="Dask scheduler address for --executor dask")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the runs of an earlier sweep"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="start afresh over earlier runs"
+    )
     p.set_defaults(handler=_sweep)
 
 
@@ -254,18 +329,41 @@ def _sweep(args) -> int:
     out = (
         Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}_sweep"
     )
+    args.out = str(out)
+    options = {"resume": args.resume, "overwrite": args.overwrite}
     jobs = [
-        (args.config, str(out / f"seed{seed}"), seed, args.epochs, args.backend)
+        (
+            args.config,
+            str(out / f"seed{seed}"),
+            seed,
+            args.epochs,
+            args.backend,
+            options,
+        )
         for seed in seeds
     ]
+
+    def finished(index: int, summary: dict) -> None:
+        final = summary["final"]
+        shown = ", ".join(
+            f"{k} {final[k]:.4g}" for k in ("test_accuracy", "train_loss") if k in final
+        )
+        print(
+            f"hwep: seed {seeds[index]} done in {summary['seconds']:.1f} s: {shown}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    tty = sys.stderr.isatty()
     summaries = parallel_map(
         _sweep_job,
         jobs,
         workers=args.workers,
         executor=args.executor,
         address=args.address,
-        progress=sys.stderr.isatty(),
+        progress=tty,
         description="runs",
+        on_result=None if tty else finished,
     )
     rows = [
         {"seed": seed, **s["final"], "seconds": s["seconds"]}
@@ -300,26 +398,35 @@ def _sweep_job(job) -> dict:
     from .config import load_config
     from .train import Trainer
 
-    config_path, out, seed, epochs, backend = job
+    config_path, out, seed, epochs, backend, options = job
+    if options["resume"] and (Path(out) / "run.json").is_file():
+        trainer = Trainer.from_run_dir(out, epochs=epochs)
+        return trainer.run(resume=True)
     trainer = Trainer(
         load_config(config_path), out_dir=out, seed=seed, epochs=epochs, backend=backend
     )
-    return trainer.run()
+    return trainer.run(overwrite=options["overwrite"])
 
 
 def _parse_seeds(text: str) -> list[int]:
-    """'0-4' or '1,3,7' into a list of ints."""
+    """'0-4' or '1,3,7' into a list of distinct non-negative ints."""
     from .errors import ConfigError
 
     try:
         if "-" in text and "," not in text:
             low, high = (int(v) for v in text.split("-"))
-            return list(range(low, high + 1))
-        return [int(v) for v in text.split(",") if v.strip()]
+            seeds = list(range(low, high + 1))
+        else:
+            seeds = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise ConfigError(
             f"--seeds {text!r}: use a range '0-4' or a list '1,3,7'"
         ) from None
+    if not seeds:
+        raise ConfigError(f"--seeds {text!r}: no seeds (a range needs low <= high)")
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ConfigError(f"--seeds {text!r}: seeds must be distinct and >= 0")
+    return seeds
 
 
 # -- export --------------------------------------------------------------------
@@ -330,7 +437,10 @@ def _add_export(commands) -> None:
         "export", help="write the ngspice netlist of a graph or config"
     )
     p.add_argument(
-        "source", nargs="?", help="GraphML, GML, node-link JSON, or TOML config"
+        "source",
+        nargs="?",
+        help="GraphML, GML, node-link JSON, TOML config, or a run directory "
+        "(its trained values)",
     )
     p.add_argument("-o", "--output", help="netlist file (default: standard output)")
     p.add_argument(
@@ -411,6 +521,17 @@ def _export(args) -> int:
     else:
         print(f"wrote {args.output}")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
 
 
 def _one_line(exc: BaseException) -> str:

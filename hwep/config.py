@@ -30,8 +30,10 @@ Values accept SPICE suffixes. Unknown keys are errors, so that a typo is never i
 from __future__ import annotations
 
 import copy
+import math
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -47,7 +49,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["load_config", "build_network", "section", "SECTIONS"]
+__all__ = [
+    "load_config",
+    "build_network",
+    "section",
+    "read_settings",
+    "Setting",
+    "config_seed",
+    "SECTIONS",
+]
 
 SECTIONS = (
     "name",
@@ -57,31 +67,7 @@ SECTIONS = (
     "backend",
     "gradient",
     "training",
-    "hardware",
 )
-
-_BUILDERS = {
-    "lattice": (
-        lc_lattice,
-        {
-            "rows",
-            "cols",
-            "geometry",
-            "L",
-            "C",
-            "ground_L",
-            "R",
-            "inputs",
-            "outputs",
-            "seed",
-        },
-    ),
-    "ladder": (lc_ladder, {"n_elements", "L", "C", "seed"}),
-    "chain": (
-        spring_chain,
-        {"n_masses", "m", "k", "c", "walls", "inputs", "outputs", "seed"},
-    ),
-}
 
 
 def load_config(path: str | os.PathLike) -> dict:
@@ -116,6 +102,131 @@ def load_config(path: str | os.PathLike) -> dict:
     config["_dir"] = str(path.resolve().parent)
     config.setdefault("name", path.stem)
     return config
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The type, default and valid range of one setting.
+
+    ``kind`` is "int", "float", "bool" or "str"; ``low``/``high`` bound numbers
+    (``open_low`` excludes the lower bound); ``choices`` lists valid strings.
+    """
+
+    kind: str
+    default: object = None
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    choices: tuple = ()
+
+    def read(self, value: object, where: str) -> object:
+        """The value, checked; raises ConfigError naming ``where`` and the rule."""
+        if value is None:
+            return None
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where} = {value!r}: expected true or false")
+            return value
+        if self.kind == "str":
+            if not isinstance(value, str) or (
+                self.choices and value not in self.choices
+            ):
+                valid = f"one of {list(self.choices)}" if self.choices else "a string"
+                raise ConfigError(f"{where} = {value!r}: expected {valid}")
+            return value
+        integer = self.kind == "int"
+        if isinstance(value, bool) or not isinstance(
+            value, int if integer else (int, float)
+        ):
+            expected = "an integer" if integer else "a number"
+            raise ConfigError(f"{where} = {value!r}: expected {expected}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} = {value!r}: expected a finite number")
+        too_low = self.low is not None and (
+            value <= self.low if self.open_low else value < self.low
+        )
+        if too_low or (self.high is not None and value > self.high):
+            raise ConfigError(f"{where} = {value!r}: must be {self._range()}")
+        return int(value) if integer else float(value)
+
+    def _range(self) -> str:
+        """The valid range in words."""
+        low = (
+            None
+            if self.low is None
+            else f"{'>' if self.open_low else '>='} {self.low:g}"
+        )
+        high = None if self.high is None else f"<= {self.high:g}"
+        return " and ".join(part for part in (low, high) if part)
+
+
+def read_settings(table: dict, settings: dict[str, Setting], where: str) -> dict:
+    """Check a table against typed settings; return every setting's value.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown key (listing the valid ones), a wrong type or a value out of
+        range, naming the table and key.
+    """
+    unknown = sorted(set(table) - set(settings))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {unknown}; valid: {sorted(settings)}"
+        )
+    return {
+        key: setting.read(table.get(key, setting.default), f"{where} {key}")
+        for key, setting in settings.items()
+    }
+
+
+def config_seed(config: dict) -> int:
+    """The top-level ``seed`` (default 0), checked to be a non-negative integer."""
+    return Setting("int", 0, low=0).read(config.get("seed", 0), "config seed")
+
+
+_SPEC = object()  # a value spec, checked by hwep.builders.draw_values
+_PORTS = object()  # a list of node names
+
+_BUILDERS = {
+    "lattice": (
+        lc_lattice,
+        {
+            "rows": Setting("int", 3, low=1),
+            "cols": Setting("int", 3, low=1),
+            "geometry": Setting("str", "square", choices=("square", "triangular")),
+            "L": _SPEC,
+            "C": _SPEC,
+            "ground_L": _SPEC,
+            "R": _SPEC,
+            "inputs": _PORTS,
+            "outputs": _PORTS,
+            "seed": Setting("int", None, low=0),
+        },
+    ),
+    "ladder": (
+        lc_ladder,
+        {
+            "n_elements": Setting("int", 5, low=1),
+            "L": _SPEC,
+            "C": _SPEC,
+            "seed": Setting("int", None, low=0),
+        },
+    ),
+    "chain": (
+        spring_chain,
+        {
+            "n_masses": Setting("int", 4, low=1),
+            "m": _SPEC,
+            "k": _SPEC,
+            "c": _SPEC,
+            "walls": Setting("str", "both", choices=("both", "left", "none")),
+            "inputs": _PORTS,
+            "outputs": _PORTS,
+            "seed": Setting("int", None, low=0),
+        },
+    ),
+}
 
 
 def section(config: dict, name: str, allowed: set[str] | None = None) -> dict:
@@ -157,27 +268,43 @@ def build_network(config: dict) -> Network:
             if port in table:
                 graph.graph[port] = table.pop(port)
     else:
-        builder_name = table.pop("builder", None)
-        if builder_name not in _BUILDERS:
-            raise ConfigError(
-                f"config [network]: builder {builder_name!r} is unknown; use one of "
-                f"{sorted(_BUILDERS)} or give 'file'"
-            )
-        builder, allowed = _BUILDERS[builder_name]
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"config [network]: unknown key(s) {unknown} for builder "
-                f"{builder_name!r}; valid: {sorted(allowed)}"
-            )
-        if builder_name == "lattice":
-            graph = builder(table.pop("rows", 3), table.pop("cols", 3), **table)
-        elif builder_name == "ladder":
-            graph = builder(**table)
-        else:
-            graph = builder(table.pop("n_masses", 4), **table)
+        graph = _build_graph(table, config_seed(config))
     _apply_kind_options(graph, bounds, trainable)
     return Network(graph, ground=ground, name=name or config.get("name"))
+
+
+def _build_graph(table: dict, seed: int) -> nx.Graph:
+    """Call the named builder with checked arguments; the seed defaults to ``seed``."""
+    name = table.pop("builder", None)
+    if name not in _BUILDERS:
+        raise ConfigError(
+            f"config [network]: builder {name!r} is unknown; use one of "
+            f"{sorted(_BUILDERS)} or give 'file'"
+        )
+    builder, settings = _BUILDERS[name]
+    unknown = sorted(set(table) - set(settings))
+    if unknown:
+        raise ConfigError(
+            f"config [network]: unknown key(s) {unknown} for builder {name!r}; "
+            f"valid: {sorted(settings)}"
+        )
+    arguments = {}
+    for key, value in table.items():
+        setting = settings[key]
+        if setting is _PORTS:
+            if not isinstance(value, (list, str)):
+                raise ConfigError(
+                    f"config [network] {key} = {value!r}: expected a list"
+                )
+            arguments[key] = value
+        elif setting is _SPEC:
+            arguments[key] = value
+        else:
+            arguments[key] = setting.read(value, f"config [network] {key}")
+    arguments.setdefault("seed", seed)
+    positional = [k for k in ("rows", "cols", "n_masses") if k in settings]
+    args = [arguments.pop(k, settings[k].default) for k in positional]
+    return builder(*args, **arguments)
 
 
 def _apply_kind_options(graph: nx.Graph, bounds: dict, trainable: object) -> None:

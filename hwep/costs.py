@@ -61,6 +61,7 @@ class Cost:
     """
 
     n_digital = 0
+    digital_names: tuple[str, ...] = ()
 
     def __init__(self, observable: str = "flux"):
         self.observable = _canonical(observable)
@@ -237,6 +238,7 @@ class CrossEntropyCost(Cost):
     """
 
     n_digital = 1
+    digital_names = ("readout_gain",)
 
     def __init__(
         self,

@@ -32,6 +32,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from xml.etree import ElementTree
 
 import networkx as nx
 import numpy as np
@@ -399,7 +400,12 @@ class Network:
             name = str(data.get("name") or f"{kind.symbol}{counters[kind.symbol]}")
             where = f"{kind.name} {name!r} between {a!r} and {b!r}"
             if name in seen:
-                raise InvalidNetworkError(f"{where}: name {name!r} is used twice")
+                automatic = ""
+                if not data.get("name"):
+                    automatic = " (an automatic name, given to another element by hand)"
+                raise InvalidNetworkError(
+                    f"{where}: name {name!r} is used twice{automatic}"
+                )
             seen.add(name)
             if a == b:
                 raise InvalidNetworkError(f"{where}: both terminals on one node")
@@ -487,6 +493,8 @@ def load_graph(path: str | os.PathLike) -> nx.Graph:
         When the file is missing, has an unknown extension or cannot be parsed.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InvalidNetworkError(f"graph file {str(path)!r} is a directory")
     if not path.is_file():
         raise InvalidNetworkError(f"graph file {str(path)!r} does not exist")
     suffix = path.suffix.lower()
@@ -497,9 +505,18 @@ def load_graph(path: str | os.PathLike) -> nx.Graph:
             return nx.read_gml(path)
         if suffix == ".json":
             data = json.loads(path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError("expected a node-link object with 'nodes' and 'edges'")
             key = "links" if "links" in data else "edges"
             return nx.node_link_graph(data, edges=key)
-    except (nx.NetworkXError, ValueError, KeyError, TypeError) as exc:
+    except (
+        nx.NetworkXError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        ElementTree.ParseError,
+    ) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidNetworkError(
             f"cannot read graph {str(path)!r}: {first_line}"
@@ -628,7 +645,10 @@ def _read_trainable(kind: ElementKind, data: dict, where: str) -> frozenset:
     raw = data.get("trainable")
     if raw is None:
         return frozenset([kind.symbol]) if kind.trainable else frozenset()
-    if isinstance(raw, bool) or (isinstance(raw, str) and raw.lower() in _BOOLS):
+    if isinstance(raw, (bool, int, float)) or (
+        isinstance(raw, str) and raw.lower() in _BOOLS
+    ):
+        # Graph formats store booleans as strings (GraphML) or 0/1 (GML).
         return frozenset([kind.symbol]) if _truthy(raw) else frozenset()
     if isinstance(raw, str):
         raw = [part.strip() for part in raw.strip("[]").split(",") if part.strip()]

@@ -46,6 +46,7 @@ def parallel_map(
     address: str | None = None,
     progress: bool = False,
     description: str = "jobs",
+    on_result: Callable[[int, object], None] | None = None,
 ) -> list:
     """``[function(item) for item in items]``, computed in parallel.
 
@@ -65,6 +66,8 @@ def parallel_map(
         Show a progress bar.
     description : str
         Label of the progress bar.
+    on_result : callable, optional
+        Called as ``on_result(index, result)`` as each result arrives, in order.
 
     Returns
     -------
@@ -78,13 +81,13 @@ def parallel_map(
     """
     items = list(items)
     workers = workers or default_workers()
-    bar = _bar(len(items), progress, description)
+    bar = _Progress(len(items), progress, description, on_result)
     if executor == "serial" or workers == 1 or len(items) <= 1:
         results = []
         for item in items:
             results.append(function(item))
-            _tick(bar)
-        _close(bar)
+            bar.tick(results[-1])
+        bar.close()
         return results
     if executor == "process":
         return _process_map(function, items, workers, bar)
@@ -105,8 +108,8 @@ def _process_map(function: Callable, items: Sequence, workers: int, bar) -> list
         results = []
         for future in futures:
             results.append(future.result())
-            _tick(bar)
-    _close(bar)
+            bar.tick(results[-1])
+    bar.close()
     return results
 
 
@@ -123,25 +126,30 @@ def _dask_map(function: Callable, items: Sequence, address: str | None, bar) -> 
         results = []
         for future in futures:
             results.append(future.result())
-            _tick(bar)
-    _close(bar)
+            bar.tick(results[-1])
+    bar.close()
     return results
 
 
-def _bar(total: int, enabled: bool, description: str):
-    """A tqdm bar, or None."""
-    if not enabled:
-        return None
-    from tqdm import tqdm
+class _Progress:
+    """A tqdm bar (when enabled) and the per-result callback."""
 
-    return tqdm(total=total, desc=description, leave=False)
+    def __init__(self, total: int, enabled: bool, description: str, on_result):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
 
+            self.bar = tqdm(total=total, desc=description, leave=False)
+        self.on_result = on_result
+        self.count = 0
 
-def _tick(bar) -> None:
-    if bar is not None:
-        bar.update(1)
+    def tick(self, result) -> None:
+        if self.on_result is not None:
+            self.on_result(self.count, result)
+        self.count += 1
+        if self.bar is not None:
+            self.bar.update(1)
 
-
-def _close(bar) -> None:
-    if bar is not None:
-        bar.close()
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

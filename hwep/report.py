@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .ep import ep_gradient  # noqa: E402
 
@@ -66,22 +67,40 @@ def plot_history(history: list[dict]):
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.set_yscale("log")
+    ax_loss.xaxis.set_major_locator(MaxNLocator(integer=True))
+    handles, labels = ax_loss.get_legend_handles_labels()
     if "train_accuracy" in history[0]:
         ax_acc = ax_loss.twinx()
         for split, style in (("train", "-"), ("test", "--")):
             key = f"{split}_accuracy"
             if key in history[0]:
                 ax_acc.plot(
-                    epochs, [r[key] for r in history], style, color="C2", label=key
+                    epochs,
+                    [r[key] for r in history],
+                    style,
+                    color="C2",
+                    label=f"{split} accuracy",
                 )
         ax_acc.set_ylabel("accuracy")
         ax_acc.set_ylim(0, 1.02)
-    ax_loss.legend(loc="upper right", fontsize=8)
+        more_handles, more_labels = ax_acc.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    # One legend for both axes, below the plot so that it hides no curve.
+    ax_loss.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
     if "probe_cosine" in history[0]:
         deviation = [max(1.0 - r["probe_cosine"], 1e-16) for r in history]
         ax_cos.semilogy(epochs, deviation, "o-", ms=3)
         ax_cos.set_ylabel("1 − cos(gradient, exact)")
     ax_cos.set_xlabel("epoch")
+    ax_cos.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_cos.set_title("gradient vs exact on a probe sample", fontsize=9)
     figure.tight_layout()
     return figure
@@ -175,7 +194,9 @@ def _spectrum_figure(task, cost, outputs, drive):
     figure, (ax_m, ax_p) = plt.subplots(2, 1, figsize=(6, 5), sharex=True)
     ax_m.loglog(frequencies, np.abs(target), "o", ms=4, label="target")
     ax_m.loglog(frequencies, np.abs(y), "-", label="network")
-    ax_m.set_ylabel(f"|{cost.observable}| per unit drive")
+    ax_m.set_ylabel(
+        f"|{cost.observable}| per unit drive ({_response_unit(task, cost)})"
+    )
     ax_m.legend(fontsize=8)
     ax_p.semilogx(frequencies, np.degrees(np.angle(target)), "o", ms=4)
     ax_p.semilogx(frequencies, np.degrees(np.angle(y)), "-")
@@ -183,6 +204,13 @@ def _spectrum_figure(task, cost, outputs, drive):
     ax_p.set_xlabel("frequency (Hz)")
     figure.tight_layout()
     return figure
+
+
+def _response_unit(task, cost) -> str:
+    """Unit of the observable per unit drive: Ω or Wb/A (circuits), m/N or s/kg."""
+    if task.network.domain == "mechanical":
+        return "s/kg" if cost.observable == "voltage" else "m/N"
+    return "Ω" if cost.observable == "voltage" else "Wb/A"
 
 
 def _amplitude_figure(task, cost, outputs, drive):

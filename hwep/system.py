@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from .elements import KINETIC, POTENTIAL, RAYLEIGH
 from .errors import InvalidNetworkError
@@ -212,6 +213,40 @@ class System:
             full[s_idx] = -coupling @ vecs
         return np.sqrt(np.clip(eigvals, 0.0, None)), full
 
+    def lowest_modes(self, count: int = 12) -> tuple[np.ndarray, np.ndarray]:
+        """The ``count`` lowest resonances and their Q, by a sparse eigensolver.
+
+        Shift-invert Lanczos on K v = ω² M v just below zero, for networks too large
+        for ``modal_quality``'s dense solve. A network with massless nodes (a singular
+        M) falls back to the dense solve, which condenses them.
+
+        Returns
+        -------
+        omega : numpy.ndarray
+            ω_n in rad/s, ascending, (count,) at most.
+        Q : numpy.ndarray
+            Quality factors from the modal mass and damping, (count,).
+        """
+        count = min(count, self.n_nodes - 1)
+        if count < 1 or not np.all(self.M.diagonal() > 0):
+            omega, Q = self.modal_quality()
+            return omega[: max(count, 0)], Q[: max(count, 0)]
+        scale = float(np.median(self.K.diagonal()[self.K.diagonal() > 0] / 1.0)) or 1.0
+        mass = float(np.median(self.M.diagonal()[self.M.diagonal() > 0]))
+        shift = -1e-6 * scale / mass
+        eigvals, vectors = spla.eigsh(
+            self.K, k=count, M=self.M, sigma=shift, which="LM"
+        )
+        order = np.argsort(eigvals)
+        eigvals, vectors = eigvals[order], vectors[:, order]
+        omega = np.sqrt(np.clip(eigvals, 0.0, None))
+        modal_m = np.einsum("im,im->m", vectors, self.M @ vectors)
+        modal_d = np.einsum("im,im->m", vectors, self.D @ vectors)
+        Q = np.full(omega.shape, np.inf)
+        lossy = modal_d > 0
+        Q[lossy] = omega[lossy] * modal_m[lossy] / modal_d[lossy]
+        return omega, Q
+
     def modal_quality(self) -> tuple[np.ndarray, np.ndarray]:
         """Resonances and their quality factors Q_n = ω_n m_n / d_n.
 
@@ -228,10 +263,9 @@ class System:
         omega, vectors = self.modes()
         modal_m = np.einsum("im,ij,jm->m", vectors, self.M.toarray(), vectors)
         modal_d = np.einsum("im,ij,jm->m", vectors, self.D.toarray(), vectors)
-        with np.errstate(divide="ignore"):
-            Q = np.where(
-                modal_d > 0, omega * modal_m / np.maximum(modal_d, 1e-300), np.inf
-            )
+        Q = np.full(omega.shape, np.inf)
+        lossy = modal_d > 0
+        Q[lossy] = omega[lossy] * modal_m[lossy] / modal_d[lossy]
         return omega, Q
 
     # -- per-parameter derivatives ---------------------------------------------

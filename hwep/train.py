@@ -40,6 +40,7 @@ the backend's options.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -54,8 +55,8 @@ from pathlib import Path
 import numpy as np
 
 from .backends import make_backend
-from .config import build_network, section
-from .ep import ep_gradient
+from .config import Setting, build_network, config_seed, read_settings, section
+from .ep import ESTIMATORS, MODES, NUDGES, ep_gradient
 from .errors import ConfigError
 from .optim import make_optimizer
 from .tasks import Task, build_task
@@ -65,19 +66,27 @@ __all__ = ["Trainer", "TrainSettings", "GradientSettings", "atomic_write", "cosi
 logger = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.json"
-_TRAINING_KEYS = {
-    "epochs",
-    "batch_size",
-    "optimizer",
-    "learning_rate",
-    "digital_learning_rate",
-    "momentum",
-    "lr_decay",
-    "stop_loss",
-    "log_values",
-    "probe",
+
+
+_TRAINING = {
+    "epochs": Setting("int", 50, low=0),
+    "batch_size": Setting("int", 16, low=1),
+    "optimizer": Setting("str", "adam", choices=("adam", "sgd", "lbfgs")),
+    "learning_rate": Setting("float", 0.05, low=0, open_low=True),
+    "digital_learning_rate": Setting("float", None, low=0, open_low=True),
+    "momentum": Setting("float", 0.9, low=0, high=1),
+    "lr_decay": Setting("float", 1.0, low=0, high=1, open_low=True),
+    "stop_loss": Setting("float", None),
+    "log_values": Setting("bool", True),
+    "probe": Setting("bool", True),
 }
-_GRADIENT_KEYS = {"mode", "estimator", "nudge", "beta", "nudge_ratio"}
+_GRADIENT = {
+    "mode": Setting("str", "ep", choices=MODES),
+    "estimator": Setting("str", "symmetric", choices=ESTIMATORS),
+    "nudge": Setting("str", "frozen", choices=NUDGES),
+    "beta": Setting("float", None, low=0, open_low=True),
+    "nudge_ratio": Setting("float", None, low=0, open_low=True),
+}
 
 
 @dataclass
@@ -97,20 +106,9 @@ class TrainSettings:
 
     @classmethod
     def from_config(cls, config: dict) -> TrainSettings:
-        table = section(config, "training", _TRAINING_KEYS)
-        settings = cls(**table)
-        if settings.optimizer not in ("adam", "sgd", "lbfgs"):
-            raise ConfigError(
-                f"config [training] optimizer {settings.optimizer!r}: "
-                "use 'adam', 'sgd' or 'lbfgs'"
-            )
-        if not 0 < settings.lr_decay <= 1:
-            raise ConfigError("config [training]: lr_decay must be in (0, 1]")
-        if settings.epochs < 0 or settings.batch_size < 1:
-            raise ConfigError("config [training]: need epochs >= 0 and batch_size >= 1")
-        if not settings.learning_rate > 0:
-            raise ConfigError("config [training]: learning_rate must be positive")
-        return settings
+        return cls(
+            **read_settings(section(config, "training"), _TRAINING, "config [training]")
+        )
 
 
 @dataclass
@@ -121,11 +119,13 @@ class GradientSettings:
     estimator: str = "symmetric"
     nudge: str = "frozen"
     beta: float | None = None
-    nudge_ratio: float = 1e-3
+    nudge_ratio: float | None = None
 
     @classmethod
     def from_config(cls, config: dict) -> GradientSettings:
-        return cls(**section(config, "gradient", _GRADIENT_KEYS))
+        return cls(
+            **read_settings(section(config, "gradient"), _GRADIENT, "config [gradient]")
+        )
 
     def as_kwargs(self) -> dict:
         return {
@@ -155,6 +155,8 @@ class Trainer:
         (unless ``[network] seed`` is set), the split and the batches.
     progress : bool
         Show a progress bar.
+    on_epoch : callable, optional
+        Called as ``on_epoch(row, total_epochs)`` after every epoch with its metrics.
 
     Examples
     --------
@@ -171,22 +173,21 @@ class Trainer:
         epochs: int | None = None,
         seed: int | None = None,
         progress: bool = False,
+        on_epoch=None,
     ):
         self.config = config
+        self.on_epoch = on_epoch
         self.out_dir = Path(out_dir)
         self.overrides = {"backend": backend, "epochs": epochs, "seed": seed}
         self.progress = progress
         self.settings = TrainSettings.from_config(config)
         if epochs is not None:
-            self.settings.epochs = int(epochs)
+            self.settings.epochs = _TRAINING["epochs"].read(epochs, "epochs")
         self.gradient = GradientSettings.from_config(config)
-        self.seed = int(seed if seed is not None else config.get("seed", 0))
+        self.seed = config_seed({"seed": config_seed(config) if seed is None else seed})
 
         # Network, task and backend, all seeded from one number.
-        network_config = {**config, "network": dict(config["network"])}
-        if "file" not in network_config["network"]:
-            network_config["network"].setdefault("seed", self.seed)
-        self.network = build_network(network_config)
+        self.network = build_network({**config, "seed": self.seed})
         self.task: Task = build_task(
             config, self.network, np.random.default_rng([self.seed, 1])
         )
@@ -211,22 +212,37 @@ class Trainer:
 
     # -- public ----------------------------------------------------------------
 
-    def run(self, *, resume: bool = False, stop_after: int | None = None) -> dict:
+    def run(
+        self,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+        stop_after: int | None = None,
+    ) -> dict:
         """Train for the configured epochs; return the run summary.
 
         Parameters
         ----------
         resume : bool
             Continue from the run directory's checkpoint instead of starting afresh.
+        overwrite : bool
+            Start afresh even if the run directory holds a checkpoint (which is lost).
         stop_after : int, optional
             Stop once this many epochs are done, as an interruption would, without
             changing the run's total (which sets the learning-rate schedule).
+
+        Raises
+        ------
+        ConfigError
+            When the directory holds a run and neither ``resume`` nor ``overwrite``
+            is given, or when its checkpoint is damaged.
         """
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_directory(resume=resume, overwrite=overwrite)
         if resume:
             self._load_checkpoint()
         else:
             self._write_run_files()
+            self._save()
         start_epoch = self.state["epoch"]
         bar = _progress(self.settings.epochs, start_epoch, self.progress)
         started = time.perf_counter()
@@ -246,6 +262,8 @@ class Trainer:
             self.state["history"].append(row)
             self._save()
             logger.info("epoch %d: %s", epoch + 1, row)
+            if self.on_epoch is not None:
+                self.on_epoch(row, self.settings.epochs)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in _SHOWN})
@@ -254,7 +272,7 @@ class Trainer:
                 break
         if bar is not None:
             bar.close()
-        return self._finish(time.perf_counter() - started)
+        return self._finish(time.perf_counter() - started, start_epoch + 1)
 
     def values(self) -> np.ndarray:
         """Current parameter values in SI units, (n_params,)."""
@@ -429,7 +447,12 @@ class Trainer:
 
     @classmethod
     def from_run_dir(
-        cls, run_dir: str | os.PathLike, *, epochs: int | None = None, progress=False
+        cls,
+        run_dir: str | os.PathLike,
+        *,
+        epochs: int | None = None,
+        progress: bool = False,
+        on_epoch=None,
     ) -> Trainer:
         """A trainer set up exactly as the run in ``run_dir`` was, ready to resume.
 
@@ -445,13 +468,19 @@ class Trainer:
             raise ConfigError(
                 f"cannot resume: {str(run_dir)!r} holds no run (no run.json)"
             )
-        run = json.loads(run_file.read_text())
-        config = run.get("config") or load_config(run_dir / "config.toml")
-        config["_dir"] = run.get("config_dir", config.get("_dir", str(run_dir)))
-        overrides = dict(run.get("overrides", {}))
+        try:
+            run = json.loads(run_file.read_text(encoding="utf-8"))
+            config = run.get("config") or load_config(run_dir / "config.toml")
+            config["_dir"] = run.get("config_dir") or config.get("_dir", str(run_dir))
+            overrides = dict(run.get("overrides", {}))
+        except (ValueError, TypeError, AttributeError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise ConfigError(f"{str(run_file)!r} is damaged: {reason}") from None
         if epochs is not None:
             overrides["epochs"] = epochs
-        return cls(config, out_dir=run_dir, progress=progress, **overrides)
+        return cls(
+            config, out_dir=run_dir, progress=progress, on_epoch=on_epoch, **overrides
+        )
 
     def _write_run_files(self) -> None:
         """Config copy and the overrides that a resume must reuse."""
@@ -470,14 +499,51 @@ class Trainer:
         atomic_write(self.out_dir / "run.json", json.dumps(run, indent=1))
 
     def _save(self) -> None:
-        """Checkpoint, metrics and parameters, each written atomically."""
+        """Checkpoint, metrics and parameters, each written atomically.
+
+        Only the checkpoint is flushed to disk before its rename: the other files are
+        rebuilt from it on resume.
+        """
         atomic_write(self.out_dir / CHECKPOINT, json.dumps(self.state))
-        history = self.state["history"]
-        atomic_write(self.out_dir / "metrics.json", json.dumps(history, indent=1))
-        atomic_write(self.out_dir / "metrics.csv", _csv(history))
+        self._save_metrics()
         atomic_write(
-            self.out_dir / "params.json", json.dumps(self.parameter_table(), indent=1)
+            self.out_dir / "params.json",
+            json.dumps(self.parameter_table(), indent=1),
+            sync=False,
         )
+
+    def _save_metrics(self) -> None:
+        """metrics.json (one epoch per line) and metrics.csv from the history."""
+        history = self.state["history"]
+        rows = ",\n".join(json.dumps(row) for row in history)
+        atomic_write(self.out_dir / "metrics.json", f"[\n{rows}\n]\n", sync=False)
+        atomic_write(self.out_dir / "metrics.csv", _csv(history), sync=False)
+
+    def _digital_names(self) -> list[str]:
+        """Names of the cost's digital parameters (numbered when it gives none)."""
+        names = list(getattr(self.task.cost, "digital_names", ()))
+        count = len(self.state["digital"])
+        return names if len(names) == count else [f"digital{i}" for i in range(count)]
+
+    def restore(self) -> None:
+        """Load the run directory's last checkpoint (values, optimizer, history)."""
+        self._load_checkpoint()
+
+    def _prepare_directory(self, *, resume: bool, overwrite: bool) -> None:
+        """Create the run directory, refuse to clobber a run, drop stale temp files."""
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise ConfigError(f"run directory {str(self.out_dir)!r} is a file")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        checkpoint = self.out_dir / CHECKPOINT
+        if checkpoint.is_file() and not (resume or overwrite):
+            raise ConfigError(
+                f"run directory {str(self.out_dir)!r} already holds a run; continue "
+                "it with --resume, or start afresh with --overwrite (losing its "
+                "checkpoint)"
+            )
+        for name in _RUN_FILES:
+            for stale in self.out_dir.glob(f".{name}.*"):
+                stale.unlink(missing_ok=True)
 
     def _load_checkpoint(self) -> None:
         """Restore the state written after the last completed epoch."""
@@ -485,18 +551,43 @@ class Trainer:
         if not path.is_file():
             raise ConfigError(f"cannot resume: no checkpoint at {str(path)!r}")
         try:
-            state = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"checkpoint {str(path)!r} is damaged: {exc}") from None
-        if len(state.get("params", [])) != len(self.state["params"]):
+            state = json.loads(path.read_text(encoding="utf-8"))
+            state = self._checked_state(state)
+            optimizer = copy.deepcopy(self.optimizer)
+            if "optimizer" in state:
+                optimizer.load(state["optimizer"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
             raise ConfigError(
-                f"checkpoint {str(path)!r} has {len(state.get('params', []))} "
-                f"parameters; the config's network has {len(self.state['params'])}"
-            )
-        self.state = state
-        if "optimizer" in state:
-            self.optimizer.load(state["optimizer"])
+                f"checkpoint {str(path)!r} is damaged: {reason}"
+            ) from None
+        self.state, self.optimizer = state, optimizer
         self.backend.set_values(self.values())
+        self._save_metrics()
+
+    def _checked_state(self, state: object) -> dict:
+        """The loaded state if every field has the right shape; else ValueError."""
+        if not isinstance(state, dict):
+            raise ValueError("not a JSON object")
+        missing = sorted({"epoch", "params", "digital", "rng", "history"} - set(state))
+        if missing:
+            raise ValueError(f"missing {missing}")
+        n = len(self.state["params"])
+        params = np.asarray(state["params"], dtype=float)
+        digital = np.asarray(state["digital"], dtype=float)
+        if params.shape != (n,) or digital.shape != (len(self.state["digital"]),):
+            raise ValueError(
+                f"{params.size} parameters and {digital.size} digital ones; the "
+                f"config's network has {n} and {len(self.state['digital'])}"
+            )
+        if not (np.all(np.isfinite(params)) and np.all(np.isfinite(digital))):
+            raise ValueError("non-finite parameter values")
+        if not isinstance(state["epoch"], int) or not isinstance(
+            state["history"], list
+        ):
+            raise ValueError("epoch or history has the wrong type")
+        np.random.default_rng().bit_generator.state = state["rng"]
+        return state
 
     def parameter_table(self) -> dict:
         """Parameter values with units and element data, for params.json."""
@@ -513,10 +604,15 @@ class Trainer:
         return {
             "network": self.network.name,
             "parameters": table,
-            "digital": self.state["digital"],
+            "digital": {
+                name: {"value": value, "unit": "1"}
+                for name, value in zip(
+                    self._digital_names(), self.state["digital"], strict=True
+                )
+            },
         }
 
-    def _finish(self, seconds: float) -> dict:
+    def _finish(self, seconds: float, first_epoch: int) -> dict:
         """Figures and the run summary."""
         from .report import write_figures
 
@@ -526,6 +622,7 @@ class Trainer:
             "backend": self.backend_name,
             "seed": self.seed,
             "epochs": self.state["epoch"],
+            "first_epoch": first_epoch,
             "seconds": seconds,
             "final": last,
             "gradient": self.gradient.as_kwargs(),
@@ -557,15 +654,21 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / norm) if norm > 0 else float("nan")
 
 
-def atomic_write(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+def atomic_write(path: str | os.PathLike, text: str, *, sync: bool = True) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    Readers see the old file or the new one, never a part. With ``sync`` the data
+    reach the disk before the rename, so that a crash cannot leave an empty file.
+    """
     path = Path(path)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(handle, "w") as stream:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
             stream.flush()
-            os.fsync(stream.fileno())
+            if sync:
+                os.fsync(stream.fileno())
+        os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, path)
     except BaseException:
         if os.path.exists(temp):
@@ -574,6 +677,21 @@ def atomic_write(path: str | os.PathLike, text: str) -> None:
 
 
 _SHOWN = ("train_loss", "test_accuracy", "probe_cosine")
+_RUN_FILES = (
+    CHECKPOINT,
+    "metrics.json",
+    "metrics.csv",
+    "params.json",
+    "run.json",
+    "summary.json",
+)
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read without changing it for long)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _csv(history: list[dict]) -> str:

@@ -36,9 +36,29 @@ SUFFIXES = {
 }
 
 _NUMBER = re.compile(
-    r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-zµΩ]*)\s*$"
+    r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"  # the number
+    r"\s*([A-Za-zµμΩ][A-Za-z0-9µμΩ/*^]*)?\s*$"  # suffix and unit, e.g. "kOhm", "N/m"
 )
-_UNIT_NAMES = {"f", "h", "ohm", "ω", "s", "a", "v", "kg", "n/m", "g", "wb", "j", "hz"}
+_UNIT_NAMES = {
+    "f",
+    "h",
+    "ohm",
+    "ω",
+    "s",
+    "a",
+    "v",
+    "kg",
+    "n/m",
+    "n*s/m",
+    "n/m^3",
+    "a/wb^3",
+    "1/v^2",
+    "wb",
+    "j",
+    "hz",
+    "n",
+    "m",
+}
 
 
 def parse_value(
@@ -116,8 +136,13 @@ def _parse_string(text: str, *, what: str, unit: str | None) -> float:
             f"{what}: {text!r} is not a number or a string such as "
             "'10u', '2.2k', '1Meg'"
         )
-    mantissa, tail = match.group(1), match.group(2)
+    mantissa, tail = match.group(1), (match.group(2) or "").replace("μ", "µ")
     lowered = tail.lower()
+    if unit == "kg" and lowered == "g":
+        raise InvalidNetworkError(
+            f"{what}: {text!r} would read as giga (SPICE suffix g); write kilograms, "
+            "e.g. 0.5 or '500m'"
+        )
 
     # Longest suffix first, so that 'meg' and 'mil' win over 'm'.
     for suffix in ("meg", "mil", "t", "g", "k", "m", "u", "µ", "n", "p", "f"):

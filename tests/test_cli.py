@@ -220,7 +220,7 @@ def test_train_then_resume(tmp_path, capsys):
         "--epochs",
         "5",
     )
-    assert status == 0 and "trained 5 epochs" in text
+    assert status == 0 and "trained epochs 4-5" in text
     assert len(json.loads((out / "metrics.json").read_text())) == 5
 
 
@@ -254,3 +254,182 @@ def test_console_script_prints_no_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "hwep: error: input port 'zz' is not in the graph"
+
+
+def test_a_finished_run_is_not_overwritten_silently(tmp_path, capsys):
+    out = tmp_path / "run"
+    config = EXAMPLES / "spring_chain.toml"
+    assert _run(capsys, "train", config, "--out", out, "--epochs", "2")[0] == 0
+    status, _, err = _run(capsys, "train", config, "--out", out, "--epochs", "2")
+    _assert_one_line_error(
+        status, err, "already holds a run; continue it with --resume"
+    )
+    status, text, _ = _run(capsys, "train", config, "--out", out, "--overwrite")
+    assert status == 0 and "trained" in text
+
+
+def test_resume_needs_the_run_settings(tmp_path, capsys):
+    out = tmp_path / "run"
+    config = EXAMPLES / "spring_chain.toml"
+    assert _run(capsys, "train", config, "--out", out, "--epochs", "2")[0] == 0
+    (out / "run.json").unlink()
+    status, _, err = _run(capsys, "train", config, "--out", out, "--resume")
+    _assert_one_line_error(status, err, "has a checkpoint but no run.json")
+
+
+@pytest.mark.parametrize(
+    "damage, pattern",
+    [
+        (b"\xff\xfe\x00garbage", "is damaged"),
+        (b"[]", "is damaged: not a JSON object"),
+        (b'{"epoch": 1}', "is damaged: missing"),
+        (b"", "is damaged"),
+    ],
+)
+def test_damaged_checkpoint(tmp_path, capsys, damage, pattern):
+    out = tmp_path / "run"
+    config = EXAMPLES / "spring_chain.toml"
+    assert _run(capsys, "train", config, "--out", out, "--epochs", "2")[0] == 0
+    (out / "checkpoint.json").write_bytes(damage)
+    status, _, err = _run(capsys, "train", config, "--out", out, "--resume")
+    _assert_one_line_error(status, err, pattern)
+
+
+def test_damaged_parameter_values_in_a_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    config = EXAMPLES / "spring_chain.toml"
+    assert _run(capsys, "train", config, "--out", out, "--epochs", "2")[0] == 0
+    state = json.loads((out / "checkpoint.json").read_text())
+    state["params"][0] = "x"
+    (out / "checkpoint.json").write_text(json.dumps(state))
+    status, _, err = _run(capsys, "train", config, "--out", out, "--resume")
+    _assert_one_line_error(status, err, "is damaged")
+
+
+@pytest.mark.parametrize(
+    "argv, pattern",
+    [
+        (["train", "CONFIG", "--epochs", "-1"], "epochs = -1: must be >= 0"),
+        (["train", "CONFIG", "--seed", "-5"], "config seed = -5: must be >= 0"),
+        (["sweep", "CONFIG", "--seeds", "4-0"], "no seeds (a range needs low <= high)"),
+        (["sweep", "CONFIG", "--seeds", "1,1"], "seeds must be distinct"),
+    ],
+)
+def test_bad_options(tmp_path, capsys, argv, pattern):
+    argv = [str(EXAMPLES / "spring_chain.toml") if a == "CONFIG" else a for a in argv]
+    status, _, err = _run(capsys, *argv, "--out", tmp_path / "r")
+    _assert_one_line_error(status, err, pattern)
+
+
+def test_output_directory_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    config = EXAMPLES / "spring_chain.toml"
+    status, _, err = _run(capsys, "train", config, "--out", tmp_path / "afile")
+    _assert_one_line_error(status, err, "is a file")
+    status, _, err = _run(capsys, "train", config, "--out", tmp_path / "afile" / "sub")
+    _assert_one_line_error(status, err, "Not a directory")
+
+
+def test_argument_types_are_checked(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["gradcheck", str(EXAMPLES / "spring_chain.toml"), "--samples", "0"])
+    assert stop.value.code == 2
+    assert "--samples: 0 must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "content, pattern",
+    [
+        ("<graphml><graph>", "cannot read graph"),
+        ("[1, 2, 3]", "expected a node-link object"),
+    ],
+)
+def test_unreadable_graph_files(tmp_path, capsys, content, pattern):
+    suffix = ".graphml" if content.startswith("<") else ".json"
+    path = tmp_path / f"bad{suffix}"
+    path.write_text(content)
+    status, _, err = _run(capsys, "info", path)
+    _assert_one_line_error(status, err, pattern)
+
+
+@pytest.mark.parametrize(
+    "edit, pattern",
+    [
+        (("[network]", "[network]\nrows = 'three'"), "config [network] rows = 'three'"),
+        (
+            ("[backend]", "[backend]\nfoo = 1"),
+            "unknown key(s) ['foo'] for backend 'phasor'",
+        ),
+        (("[gradient]", "[gradient]\nbeta = 0.0"), "beta = 0.0: must be > 0"),
+        (("seed = 0", "seed = 1.5"), "config seed = 1.5: expected an integer"),
+        (
+            ("seed = 0", "seed = 0\n[hardware]\nnoise = 0.1"),
+            "unknown key(s) ['hardware']",
+        ),
+        (('amplitude = "1m"', "amplitude = 0"), "amplitude = 0: must be positive"),
+        (
+            ("test_fraction = 0.3", "test_fraction = 0.99"),
+            "test_fraction = 0.99: must be",
+        ),
+    ],
+)
+def test_bad_config_values(tmp_path, capsys, edit, pattern):
+    text = (EXAMPLES / "iris_lc_lattice.toml").read_text()
+    old, new = edit
+    assert old in text
+    text = text.replace(old, new, 1)
+    if "rows = 'three'" in new:
+        text = text.replace("rows = 3\n", "")
+    status, _, err = _run(
+        capsys, "train", _write_config(tmp_path, text), "--out", tmp_path / "r"
+    )
+    _assert_one_line_error(status, err, pattern)
+
+
+def test_non_utf8_and_semicolon_data(tmp_path, capsys):
+    (tmp_path / "latin.csv").write_bytes(
+        "a,b,c,d,species\n1,2,3,4,s\xe9tosa\n".encode("latin-1")
+    )
+    status, _, err = _run(
+        capsys, "train", _iris_config(tmp_path, "latin.csv"), "--out", tmp_path / "r"
+    )
+    _assert_one_line_error(status, err, "is not UTF-8 text")
+    (tmp_path / "semi.csv").write_text("a;b;c;d;species\n1;2;3;4;x\n")
+    status, _, err = _run(
+        capsys, "train", _iris_config(tmp_path, "semi.csv"), "--out", tmp_path / "r2"
+    )
+    _assert_one_line_error(status, err, "looks semicolon-separated")
+
+
+def test_info_uses_the_config_seed(capsys):
+    from hwep.config import load_config
+    from hwep.train import Trainer
+
+    config = EXAMPLES / "spring_chain.toml"
+    status, out, _ = _run(capsys, "info", config, "--json")
+    listed = {p["name"]: p["value"] for p in json.loads(out)["parameter_list"]}
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        trainer = Trainer(load_config(config), out_dir=scratch)
+    assert listed["m1"] == trainer.network.values()[0]
+
+
+def test_export_a_trained_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert (
+        _run(
+            capsys,
+            "train",
+            EXAMPLES / "spring_chain.toml",
+            "--out",
+            out,
+            "--epochs",
+            "3",
+        )[0]
+        == 0
+    )
+    status, text, _ = _run(capsys, "export", out)
+    assert status == 0
+    params = json.loads((out / "params.json").read_text())["parameters"]
+    assert f".param p_m1={params['m1']['value']:.16e}"[:24] in text

@@ -145,3 +145,32 @@ def test_unknown_choices_are_rejected(tank):
         ep_gradient(PhasorBackend(tank), drive, cost, mode="bptt")
     with pytest.raises(ConfigError, match="gradient nudge 'open' is unknown"):
         ep_gradient(PhasorBackend(tank), drive, cost, nudge="open")
+
+
+def test_frozen_default_keeps_precision_on_a_stiff_network():
+    # Values over nine decades: the nudge reaches some elements very weakly, and a
+    # small beta loses their gradient in the rounding of the measured conjugates.
+    from hwep.builders import lc_lattice
+    from hwep.network import Network
+
+    graph = lc_lattice(
+        4,
+        4,
+        L=["1n", "1"],
+        C=["1f", "1m"],
+        ground_L=["1n", "1"],
+        inputs=["n0_0", "n3_3"],
+        outputs=["n0_3", "n3_0"],
+        seed=4,
+    )
+    net = Network(graph)
+    backend = PhasorBackend(net)
+    rng = np.random.default_rng(1)
+    drive = Drive(2 * np.pi * np.array([1e3]), rng.normal(size=(2, 1, 2)) + 0j)
+    outputs = backend.run(drive).outputs
+    cost = QuadraticCost(outputs * 1.05 + 0.01 * np.abs(outputs).max())
+    values = net.values()
+    exact = values * adjoint_gradient(backend, drive, cost).grad
+    default = values * ep_gradient(backend, drive, cost).grad
+    small = values * ep_gradient(backend, drive, cost, nudge_ratio=1e-3).grad
+    assert _relative(default, exact) < 1e-3 < 1e-1 < _relative(small, exact)

@@ -241,3 +241,23 @@ def test_unknown_graph_file_extension(tmp_path):
         load_graph(path)
     with pytest.raises(InvalidNetworkError, match="does not exist"):
         load_graph(tmp_path / "none.graphml")
+
+
+def test_gml_round_trip_with_boolean_trainable(tmp_path):
+    G = nx.MultiGraph(ground="g")
+    G.add_edge("a", "b", kind="inductor", value=1e-3, trainable=True)
+    G.add_edge("b", "g", kind="capacitor", value=1e-6, trainable=False)
+    G.add_edge("a", "g", kind="capacitor", value=1e-6)
+    save_graph(G, tmp_path / "rt.gml")
+    net = Network.from_file(tmp_path / "rt.gml")
+    assert [p.label for p in net.parameters] == [p.label for p in Network(G).parameters]
+
+
+def test_automatic_name_clash_is_explained():
+    G = _tank(name="C2")
+    G.add_edge("a", "gnd", kind="capacitor", value=1e-6)
+    G.add_edge("a", "gnd", kind="capacitor", value=1e-6)
+    with pytest.raises(
+        InvalidNetworkError, match="an automatic name, given to another"
+    ):
+        Network(G)

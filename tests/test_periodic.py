@@ -1,5 +1,7 @@
 """Periodic backend: the discrete action, EP identities, phasor limit, gauge, folds."""
 
+import warnings
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from trajectory_cases import (
 from hwep.backends import Drive, PhasorBackend, make_backend
 from hwep.costs import QuadraticCost
 from hwep.ep import ep_gradient
-from hwep.errors import ConfigError, ConvergenceError, InvalidNetworkError
+from hwep.errors import ConfigError, ConvergenceError, HwepWarning, InvalidNetworkError
 from hwep.network import Network
 from hwep.reference import finite_difference_gradient
 from hwep.solvers._action import DiscreteAction, JacobianPattern
@@ -152,11 +154,14 @@ def test_linear_solution_converges_to_phasors_at_second_order():
     drive = Drive(omega, amplitude)
     exact = PhasorBackend(network).run(drive).outputs
 
-    # The periodic backend samples a phasor Drive and returns DFT phasors.
+    # The periodic backend samples a phasor Drive and returns DFT phasors. Grids this
+    # coarse draw the backend's warning on purpose.
     steps = np.array([16, 32, 64, 128])
     errors = []
     for n_steps in steps:
-        outputs = PeriodicBackend(network, n_steps=int(n_steps)).run(drive).outputs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HwepWarning)
+            outputs = PeriodicBackend(network, n_steps=int(n_steps)).run(drive).outputs
         errors.append(np.abs(outputs - exact).max() / np.abs(exact).max())
     order = -np.polyfit(np.log(steps), np.log(errors), 1)[0]
     assert 1.9 < order < 2.1, (order, errors)
@@ -329,3 +334,16 @@ def test_the_other_sign_convention_flips_the_estimate(periodic):
     ).grad
     assert relative(other, -usual) < 1e-12
     assert relative(usual, backend.adjoint_gradient(drive, cost).grad) < 1e-6
+
+
+def test_default_grid_follows_the_highest_harmonic():
+    from hwep.builders import lc_lattice
+
+    network = Network(lc_lattice(3, 3, L=("1m", "3m"), C=("1u", "3u"), seed=2))
+    omega = 2 * np.pi * np.array([500.0, 7000.0])
+    drive = Drive(omega, np.ones((1, 2, 1)) + 0j)
+    exact = PhasorBackend(network).run(drive).outputs
+    outputs = PeriodicBackend(network).run(drive).outputs
+    assert np.abs(outputs - exact).max() / np.abs(exact).max() < 0.01
+    with pytest.warns(HwepWarning, match="points per cycle of the drive's harmonic 14"):
+        PeriodicBackend(network, n_steps=64).run(drive)

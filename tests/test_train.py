@@ -147,9 +147,14 @@ def test_plain_ep_refuses_trainable_resistors(tmp_path):
 @pytest.mark.parametrize(
     "training, message",
     [
-        ({"optimizer": "rmsprop"}, "optimizer 'rmsprop': use 'adam', 'sgd' or 'lbfgs'"),
-        ({"learning_rate": -1.0}, "learning_rate must be positive"),
-        ({"lr_decay": 2.0}, r"lr_decay must be in \(0, 1\]"),
+        ({"optimizer": "rmsprop"}, r"optimizer = 'rmsprop': expected one of \['adam'"),
+        ({"learning_rate": -1.0}, "learning_rate = -1.0: must be > 0"),
+        ({"learning_rate": "fast"}, "learning_rate = 'fast': expected a number"),
+        ({"lr_decay": 2.0}, "lr_decay = 2.0: must be > 0 and <= 1"),
+        ({"epochs": "three"}, "epochs = 'three': expected an integer"),
+        ({"epochs": 2.5}, "epochs = 2.5: expected an integer"),
+        ({"batch_size": 0}, "batch_size = 0: must be >= 1"),
+        ({"probe": "false"}, "probe = 'false': expected true or false"),
         ({"batchsize": 4}, r"config \[training\]: unknown key\(s\) \['batchsize'\]"),
     ],
 )

@@ -72,3 +72,11 @@ def test_format_value_round_trips_exactly(value):
 def test_format_value_is_short():
     assert format_value(1e-6) == "1e-06"
     assert format_value(2200.0) == "2.2e+03"
+
+
+def test_unit_names_and_micro_signs():
+    assert parse_value("100N/m") == 100.0
+    assert parse_value("10μF") == parse_value("10µF") == 1e-5
+    assert parse_value("3N*s/m") == 3.0
+    with pytest.raises(InvalidNetworkError, match="would read as giga"):
+        parse_value("500g", unit="kg")

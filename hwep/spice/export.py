@@ -162,7 +162,8 @@ def export_netlist(
     Parameters
     ----------
     source : path-like or Network
-        GraphML, GML or node-link JSON graph; a TOML config; or a network.
+        GraphML, GML or node-link JSON graph; a TOML config; a run directory (its
+        trained values); or a network.
     path : path-like, optional
         Where to write the netlist; nothing is written when None.
     sample : int, optional
@@ -183,7 +184,13 @@ def export_netlist(
     unknown = sorted(set(options) - _EXPORT_OPTIONS)
     if unknown:
         raise ConfigError(f"export: unknown option(s) {unknown}")
-    if isinstance(source, Network) or Path(source).suffix.lower() != ".toml":
+    if not isinstance(source, Network) and Path(source).is_dir():
+        network, drive, index, table = _config_sample(source, sample, run=True)
+        options = {**table, **options}
+        notes = [f"trained values of the run; drive: sample {index} of the task"]
+        drive = drive.subset([index])
+        text_source = label or str(source)
+    elif isinstance(source, Network) or Path(source).suffix.lower() != ".toml":
         network = source if isinstance(source, Network) else Network.from_file(source)
         drive = _tone(network, frequency)
         notes = [f"drive: 1 A (N) cosine at {drive.omega[0] / (2 * np.pi):.12g} Hz"]
@@ -288,15 +295,24 @@ def _tone(network: Network, frequency: float | None):
     return Drive.tone(float(frequency), amplitudes)
 
 
-def _config_sample(path, sample: int | None):
-    """(network, drive, sample index, ngspice [backend] options) of a config."""
+def _config_sample(path, sample: int | None, *, run: bool = False):
+    """(network, drive, sample index, ngspice [backend] options) of a config.
+
+    With ``run``, ``path`` is a run directory: its configuration, and the values of
+    its last checkpoint.
+    """
     from ..backends import Drive
     from ..config import load_config, section
     from ..train import Trainer
 
-    config = load_config(path)
-    with tempfile.TemporaryDirectory() as scratch:
-        trainer = Trainer(config, out_dir=scratch, backend="phasor")
+    if run:
+        trainer = Trainer.from_run_dir(path)
+        trainer.restore()
+        config = trainer.config
+    else:
+        config = load_config(path)
+        with tempfile.TemporaryDirectory() as scratch:
+            trainer = Trainer(config, out_dir=scratch, backend="phasor")
     task = trainer.task
     if not isinstance(task.drive, Drive):
         raise ConfigError(
@@ -312,7 +328,8 @@ def _config_sample(path, sample: int | None):
     options = {}
     if table.pop("name", None) == "ngspice":
         options = {k: v for k, v in table.items() if k in _EXPORT_OPTIONS}
-    return trainer.network, task.drive, index, options
+    network = trainer.network.with_values(trainer.values()) if run else trainer.network
+    return network, task.drive, index, options
 
 
 def _example_netlist(config: Path, label: str, analysis: str) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends import Drive, PhasorBackend
+from ..config import Setting
 from ..costs import CrossEntropyCost
 from ..errors import ConfigError, DataError, HwepError
 from ..network import Network
@@ -76,14 +77,32 @@ def load_csv(path: str | Path, *, label_column: str | None = None):
         number; the message names the line and the column.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"data file {str(path)!r} is a directory")
     if not path.is_file():
         raise DataError(f"data file {str(path)!r} does not exist")
-    with path.open(newline="") as handle:
-        rows = list(csv.reader(handle))
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"data file {str(path)!r} is not UTF-8 text (byte {exc.start}); save it as "
+            "a UTF-8 CSV"
+        ) from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise DataError(f"data file {str(path)!r} is empty")
     header, body = [h.strip() for h in rows[0]], rows[1:]
+    if len(header) == 1 and ";" in header[0]:
+        raise DataError(
+            f"data file {path.name!r} looks semicolon-separated; hwep reads "
+            "comma-separated values"
+        )
+    if len(header) < 2:
+        raise DataError(
+            f"data file {path.name!r} needs at least one feature column and a class "
+            f"column; its header has {len(header)} column"
+        )
     if not body:
         raise DataError(f"data file {str(path)!r} has a header but no samples")
     label_at = (
@@ -143,10 +162,20 @@ def classification_task(
         )
     if "frequency" not in table:
         raise ConfigError("config [task]: classification needs 'frequency' (Hz)")
-    frequency = parse_value(table["frequency"], what="task frequency")
-    amplitude = parse_value(table.get("amplitude", "1m"), what="task amplitude")
-    bias = parse_value(table.get("bias", 1.0), what="task bias")
-    test_fraction = float(table.get("test_fraction", 0.3))
+    frequency = parse_value(table["frequency"], what="config [task] frequency")
+    amplitude = parse_value(
+        table.get("amplitude", "1m"), what="config [task] amplitude"
+    )
+    bias = parse_value(table.get("bias", 1.0), what="config [task] bias")
+    where = "config [task]"
+    test_fraction = Setting("float", 0.3, low=0, high=0.95).read(
+        table.get("test_fraction", 0.3), f"{where} test_fraction"
+    )
+    gain = Setting("float", 1.0).read(table.get("gain", 1.0), f"{where} gain")
+    if not frequency > 0:
+        raise ConfigError(f"{where} frequency = {frequency:g} Hz: must be positive")
+    if not amplitude > 0:
+        raise ConfigError(f"{where} amplitude = {amplitude:g}: must be positive")
 
     # Data, split, and standardization on the training split only.
     path = _data_path(table.get("data", "iris"), table["_dir"])
@@ -154,6 +183,11 @@ def classification_task(
         path, label_column=table.get("label_column")
     )
     train, test = split_indices(len(labels), test_fraction, rng, labels)
+    if len(train) == 0:
+        raise DataError(
+            f"data {path.name!r}: test_fraction {test_fraction:g} leaves no training "
+            f"samples out of {len(labels)}"
+        )
     mean, std = features[train].mean(axis=0), features[train].std(axis=0)
     standardized = (features - mean) / np.where(std > 0, std, 1.0)
 
@@ -176,7 +210,7 @@ def classification_task(
     # Readout reference: the RMS in-phase output of the untrained network.
     cost = CrossEntropyCost(
         labels,
-        gain=float(table.get("gain", 1.0)),
+        gain=gain,
         reference=_reference_amplitude(network, drive, table.get("observable", "flux")),
         observable=table.get("observable", "flux"),
     )
