@@ -168,8 +168,8 @@ def _row(rows, n, label, analysis, samples, result, native, exact) -> None:
     ratio = result["gradient_s"] / native["gradient_s"]
     agreement = cosine(result["grad"], exact)
     print(
-        f"{label:<28}{samples:>6}{result['phase_s']:>11.4f}{result['gradient_s']:>12.4f}"
-        f"{per_run:>12.3f}{100 * share:>9.0f}{ratio:>10.0f}x{agreement:>12.8f}"
+        f"{label:<28}{samples:>6}{result['phase_s']:>11.4f}"
+        f"{result['gradient_s']:>12.4f}{per_run:>12.3f}{100 * share:>9.0f}{ratio:>10.0f}x{agreement:>12.8f}"
     )
     periods = result["extra"].get("periods")
     rows.append(

@@ -148,13 +148,9 @@ def format_gradcheck(report: dict) -> str:
         if "error" in result:
             lines.append(f"{name:<26}{'':<18}{'failed: ' + result['error']}")
             continue
-        lines.append(
-            f"{name:<26}{'all':<18}{result['cosine']:>14.9f}{result['relative_error']:>12.2e}"
-        )
+        lines.append(_row(name, "all", result))
         for kind, sub in result["by_kind"].items():
-            lines.append(
-                f"{'':<26}{kind:<18}{sub['cosine']:>14.9f}{sub['relative_error']:>12.2e}"
-            )
+            lines.append(_row("", kind, sub))
     if "loss" in report:
         loss = report["loss"]
         lines.append(
@@ -164,6 +160,12 @@ def format_gradcheck(report: dict) -> str:
         )
         lines.extend(f"  warning: {flag}" for flag in loss["near_resonance"])
     return "\n".join(lines)
+
+
+def _row(method: str, kind: str, result: dict) -> str:
+    """One line of the table: method, kind, cosine, relative error."""
+    cosine_text = f"{result['cosine']:>14.9f}"
+    return f"{method:<26}{kind:<18}{cosine_text}{result['relative_error']:>12.2e}"
 
 
 def _pair(a: np.ndarray, b: np.ndarray) -> dict:
