@@ -169,7 +169,8 @@ def _row(rows, n, label, analysis, samples, result, native, exact) -> None:
     agreement = cosine(result["grad"], exact)
     print(
         f"{label:<28}{samples:>6}{result['phase_s']:>11.4f}"
-        f"{result['gradient_s']:>12.4f}{per_run:>12.3f}{100 * share:>9.0f}{ratio:>10.0f}x{agreement:>12.8f}"
+        f"{result['gradient_s']:>12.4f}{per_run:>12.3f}{100 * share:>9.0f}"
+        f"{ratio:>10.0f}x{agreement:>12.8f}"
     )
     periods = result["extra"].get("periods")
     rows.append(
