@@ -28,6 +28,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .config import Setting
 from .costs import Cost
 from .errors import ConfigError, ConvergenceError, HwepError
 from .network import Network
@@ -199,6 +200,13 @@ class PhasorBackend:
     def __init__(
         self, network: Network, *, tolerance: float = 1e-12, max_iterations: int = 200
     ):
+        where = "config [backend]"
+        tolerance = Setting("float", low=0, high=1, open_low=True).read(
+            tolerance, f"{where} tolerance"
+        )
+        max_iterations = Setting("int", low=1).read(
+            max_iterations, f"{where} max_iterations"
+        )
         self.network = network
         self.system = System(network)
         self.tolerance = tolerance
