@@ -84,13 +84,14 @@ def test_lossy_jacobian_is_exact_and_unsymmetric():
 # -- EP on the discrete action -------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", ["periodic", "boundary"])
 @pytest.mark.parametrize("nudge", ["frozen", "closed"])
 @pytest.mark.parametrize("kind", NONLINEAR_KINDS)
-def test_symmetric_ep_equals_adjoint_on_ten_random_networks(kind, nudge):
+def test_symmetric_ep_equals_adjoint_on_ten_random_networks(kind, nudge, name):
     errors = []
     for seed in range(10):
-        network, drive, cost = case(kind, seed, periodic=True)
-        backend = PeriodicBackend(network)
+        network, drive, cost = case(kind, seed, periodic=name == "periodic")
+        backend = make_backend(name, network)
         exact = backend.adjoint_gradient(drive, cost).grad
         estimate = ep_gradient(backend, drive, cost, nudge=nudge, nudge_ratio=1e-5)
         errors.append(relative(estimate.grad, exact))
