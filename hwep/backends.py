@@ -276,7 +276,7 @@ class PhasorBackend:
         else:
             x = solver.solve(rhs)
 
-        branches = self._branches(x)
+        branches = self.system.branch_values(x)
         residual = self._residual(solver, x, rhs, beta)
         return Measurement(
             conjugates=self.conjugates(branches, drive.s),
@@ -307,43 +307,26 @@ class PhasorBackend:
                 f"drive has {drive.amplitude.shape[2]} inputs but network "
                 f"{self.network.name!r} has {len(self.system.input_nodes)} input ports"
             )
-        rhs = np.zeros(
-            (drive.n_samples, drive.n_harmonics, self.system.n_nodes), complex
-        )
-        rhs[:, :, self.system.input_nodes] += drive.amplitude
-        if injection is not None:
-            injection = np.broadcast_to(
-                injection, rhs.shape[:2] + (len(self.system.output_nodes),)
-            )
-            np.add.at(
-                rhs, (slice(None), slice(None), self.system.output_nodes), injection
-            )
-        return rhs
+        return self.system.node_currents(drive.amplitude, injection)
 
     def _closed_loop(self, solver, rhs, drive, beta, cost):
         """Solve A X = rhs − β e(X_out): Woodbury when e is linear, else iterate."""
         quadratic = cost.quadratic_weight(drive)
         if quadratic is not None:
             W, target = quadratic
-            nudged_rhs = rhs.copy()
-            np.add.at(
-                nudged_rhs,
-                (slice(None), slice(None), self.system.output_nodes),
-                beta * W * target,
+            pull = self.system.node_currents(
+                outputs=beta * W * target, batch=rhs.shape[:2]
             )
-            return solver.solve_nudged(nudged_rhs, beta * W), 1
+            return solver.solve_nudged(rhs + pull, beta * W), 1
 
         # Fixed point X ← A⁻¹ (rhs − β e(X_out)), converging for small β.
         x = solver.solve(rhs)
         out = self.system.output_nodes
         for iteration in range(1, self.max_iterations + 1):
-            nudged = rhs.copy()
-            np.add.at(
-                nudged,
-                (slice(None), slice(None), out),
-                -beta * cost.error(x[:, :, out], drive),
+            nudge = -beta * cost.error(x[:, :, out], drive)
+            x_new = solver.solve(
+                rhs + self.system.node_currents(outputs=nudge, batch=rhs.shape[:2])
             )
-            x_new = solver.solve(nudged)
             change = np.linalg.norm(x_new - x) / max(np.linalg.norm(x_new), 1e-300)
             x = x_new
             if change < self.tolerance:
@@ -354,13 +337,6 @@ class PhasorBackend:
             "the frozen nudge",
             residual=change,
             iterations=self.max_iterations,
-        )
-
-    def _branches(self, x: np.ndarray) -> np.ndarray:
-        """Branch phasors U = E X, (n_samples, n_harmonics, n_elements)."""
-        flat = x.reshape(-1, x.shape[-1])
-        return (self.system.E @ flat.T).T.reshape(
-            x.shape[:2] + (self.system.n_elements,)
         )
 
     def _residual(self, solver, x, rhs, beta) -> float:

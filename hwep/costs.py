@@ -135,14 +135,8 @@ class QuadraticCost(Cost):
 
     def __init__(self, target, weight=1.0, observable: str = "flux"):
         super().__init__(observable)
-        self.target = np.asarray(target, dtype=complex)
-        if self.target.ndim != 3:
-            raise ConfigError(
-                "quadratic cost target must be (n_samples, n_harmonics, n_outputs), "
-                f"got shape {self.target.shape}"
-            )
-        self.weight = np.broadcast_to(
-            np.asarray(weight, dtype=float), self.target.shape
+        self.target, self.weight = _target_and_weight(
+            target, weight, complex, "quadratic"
         )
 
     def value_y(self, y):
@@ -183,14 +177,8 @@ class AmplitudeCost(Cost):
 
     def __init__(self, amplitude, weight=1.0, observable: str = "flux"):
         super().__init__(observable)
-        self.amplitude = np.asarray(amplitude, dtype=float)
-        if self.amplitude.ndim != 3:
-            raise ConfigError(
-                "amplitude target must be (n_samples, n_harmonics, n_outputs), "
-                f"got shape {self.amplitude.shape}"
-            )
-        self.weight = np.broadcast_to(
-            np.asarray(weight, dtype=float), self.amplitude.shape
+        self.amplitude, self.weight = _target_and_weight(
+            amplitude, weight, float, "amplitude"
         )
 
     def value_y(self, y):
@@ -324,6 +312,17 @@ class CrossEntropyCost(Cost):
             harmonic=self.harmonic,
             phase=self.phase,
         )
+
+
+def _target_and_weight(target, weight, dtype, what: str):
+    """A (n_samples, n_harmonics, n_outputs) target and its broadcast weight."""
+    target = np.asarray(target, dtype=dtype)
+    if target.ndim != 3:
+        raise ConfigError(
+            f"{what} cost target must be (n_samples, n_harmonics, n_outputs), "
+            f"got shape {target.shape}"
+        )
+    return target, np.broadcast_to(np.asarray(weight, dtype=float), target.shape)
 
 
 def _canonical(observable: str) -> str:

@@ -324,11 +324,8 @@ def _rms(array: np.ndarray) -> float:
 
 def _default_ratio(backend, nudge: str) -> float:
     """β̂ = 1 for frozen nudges on linear networks (exact at any β), else 1e-3."""
-    if nudge != "frozen":
-        return 1e-3
-    system = getattr(backend, "system", None)
-    source = system if isinstance(system, System) else getattr(backend, "network", None)
-    return 1.0 if getattr(source, "is_linear", False) else 1e-3
+    linear = getattr(getattr(backend, "network", None), "is_linear", False)
+    return 1.0 if nudge == "frozen" and linear else 1e-3
 
 
 def _check_positive(what: str, value: float) -> None:

@@ -170,6 +170,7 @@ class Network:
         # Elements in edge order, which is stable for a given graph.
         self._elements = tuple(self._read_elements(graph))
         self._pending: np.ndarray | None = None
+        self._nonlinear_kinds = any(e.kind.nonlinear for e in self._elements)
         self._check_domain()
         self._check_connected()
 
@@ -199,6 +200,8 @@ class Network:
     @property
     def is_linear(self) -> bool:
         """Whether every element's energy is quadratic (the phasor solver applies)."""
+        if not self._nonlinear_kinds:
+            return True  # no element's parameters need reading
         return all(
             bool(e.kind.is_linear({k: np.asarray(v) for k, v in e.params.items()}))
             for e in self.elements

@@ -64,11 +64,10 @@ def adjoint_gradient(source: Backend | Network, drive: Drive, cost: Cost):
     system, solver = _native(source, drive)
 
     # Forward solve, error, and one adjoint solve per harmonic.
-    x = solver.solve(_drive_rhs(system, drive))
+    x = solver.solve(system.node_currents(drive.amplitude))
     x_out = x[:, :, system.output_nodes]
-    error = np.zeros_like(x)
-    error[:, :, system.output_nodes] = cost.error(x_out, drive)
-    lam = solver.solve_adjoint(error)
+    error = cost.error(x_out, drive)
+    lam = solver.solve_adjoint(system.node_currents(outputs=error, batch=x.shape[:2]))
 
     # Eq. (1) per parameter: only the element's branch phasors enter.
     grad = _implicit_products(system, drive.s, np.conj(lam), x)
@@ -130,7 +129,7 @@ def batch_loss(network: Network, drive: Drive, cost: Cost) -> float:
     """Mean cost of the batch, solved natively."""
     system = System(network)
     solver = PhasorSolver(system, drive.s)
-    x = solver.solve(_drive_rhs(system, drive))
+    x = solver.solve(system.node_currents(drive.amplitude))
     return float(np.mean(cost.value(x[:, :, system.output_nodes], drive)))
 
 
@@ -157,10 +156,9 @@ def dissipation_report(
         ``lossless``: whether A_I vanishes.
     """
     system, solver = _native(source, drive)
-    x = solver.solve(_drive_rhs(system, drive))
-    error = np.zeros_like(x)
-    error[:, :, system.output_nodes] = cost.error(x[:, :, system.output_nodes], drive)
-    lam = solver.solve_adjoint(error)
+    x = solver.solve(system.node_currents(drive.amplitude))
+    error = cost.error(x[:, :, system.output_nodes], drive)
+    lam = solver.solve_adjoint(system.node_currents(outputs=error, batch=x.shape[:2]))
 
     # ‖A⁻¹ A_I‖₂ per harmonic, from the solver's own factorization.
     ratios = np.array(
@@ -169,7 +167,7 @@ def dissipation_report(
 
     # Eq. (2): Σ_h ratio_h ‖λ_h‖ ‖∂A/∂θ X_h‖, averaged over the samples.
     elements, roles, dcoef = system.parameter_derivatives()
-    branches = _branches(system, x)[:, :, elements]
+    branches = system.branch_values(x)[:, :, elements]
     terminals = np.sqrt(np.asarray(abs(system.E).sum(axis=1)).ravel())[elements]
     factor = np.abs(system.parameter_factors(drive.s))
     column = factor[None] * np.abs(dcoef)[None, None, :] * np.abs(branches) * terminals
@@ -197,26 +195,13 @@ def _native(source, drive: Drive) -> tuple[System, PhasorSolver]:
     return system, PhasorSolver(system, drive.s)
 
 
-def _drive_rhs(system: System, drive: Drive) -> np.ndarray:
-    """Node currents of the drive, (n_samples, n_harmonics, n_nodes)."""
-    rhs = np.zeros((drive.n_samples, drive.n_harmonics, system.n_nodes), dtype=complex)
-    rhs[:, :, system.input_nodes] = drive.amplitude
-    return rhs
-
-
-def _branches(system: System, x: np.ndarray) -> np.ndarray:
-    """Branch phasors E X, (n_samples, n_harmonics, n_elements)."""
-    flat = x.reshape(-1, x.shape[-1])
-    return (system.E @ flat.T).T.reshape(x.shape[:2] + (system.n_elements,))
-
-
 def _implicit_products(system, s, lam_bar, x) -> np.ndarray:
     """−½ Re Σ_h r(s_h) ∂c/∂θ (E λ̄)_b (E X)_b per sample, (n_samples, n_params)."""
     elements, roles, dcoef = system.parameter_derivatives()
     if elements.size == 0:
         return np.zeros((x.shape[0], 0))
-    u = _branches(system, x)[:, :, elements]
-    w = _branches(system, lam_bar)[:, :, elements]
+    u = system.branch_values(x)[:, :, elements]
+    w = system.branch_values(lam_bar)[:, :, elements]
     factor = system.parameter_factors(s)
     return -0.5 * np.real(np.sum(factor[None] * w * u, axis=1)) * dcoef[None, :]
 

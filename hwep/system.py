@@ -152,6 +152,44 @@ class System:
             data[POTENTIAL] + s * data[RAYLEIGH] + (s * s) * data[KINETIC]
         )
 
+    def node_currents(
+        self,
+        inputs: np.ndarray | None = None,
+        outputs: np.ndarray | None = None,
+        *,
+        batch: tuple[int, int] | None = None,
+    ) -> np.ndarray:
+        """Currents (forces) at every node from values at the input and output ports.
+
+        Parameters
+        ----------
+        inputs : numpy.ndarray, optional
+            (n_samples, n_harmonics, n_inputs), placed at the input nodes.
+        outputs : numpy.ndarray, optional
+            Broadcastable to (n_samples, n_harmonics, n_outputs), added at the output
+            nodes (a nudge, or an error current for the adjoint).
+        batch : tuple of int, optional
+            (n_samples, n_harmonics) when ``inputs`` is not given.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_samples, n_harmonics, n_nodes), complex.
+        """
+        shape = inputs.shape[:2] if inputs is not None else batch
+        currents = np.zeros(tuple(shape) + (self.n_nodes,), dtype=complex)
+        if inputs is not None:
+            currents[:, :, self.input_nodes] += inputs
+        if outputs is not None:
+            shape = currents.shape[:2] + (len(self.output_nodes),)
+            currents[:, :, self.output_nodes] += np.broadcast_to(outputs, shape)
+        return currents
+
+    def branch_values(self, x: np.ndarray) -> np.ndarray:
+        """Branch variables U = E x, (..., n_nodes) -> (..., n_elements)."""
+        flat = x.reshape(-1, x.shape[-1])
+        return (self.E @ flat.T).T.reshape(x.shape[:-1] + (self.n_elements,))
+
     def scale_matrix(self, s: complex) -> sp.csc_matrix:
         """|K| + |s| |D| + |s|² |M| entrywise: the size of the terms that make A(s).
 
@@ -240,12 +278,7 @@ class System:
         order = np.argsort(eigvals)
         eigvals, vectors = eigvals[order], vectors[:, order]
         omega = np.sqrt(np.clip(eigvals, 0.0, None))
-        modal_m = np.einsum("im,im->m", vectors, self.M @ vectors)
-        modal_d = np.einsum("im,im->m", vectors, self.D @ vectors)
-        Q = np.full(omega.shape, np.inf)
-        lossy = modal_d > 0
-        Q[lossy] = omega[lossy] * modal_m[lossy] / modal_d[lossy]
-        return omega, Q
+        return omega, self._quality(omega, vectors)
 
     def modal_quality(self) -> tuple[np.ndarray, np.ndarray]:
         """Resonances and their quality factors Q_n = ω_n m_n / d_n.
@@ -261,12 +294,16 @@ class System:
             Quality factors, (n_modes,).
         """
         omega, vectors = self.modes()
-        modal_m = np.einsum("im,ij,jm->m", vectors, self.M.toarray(), vectors)
-        modal_d = np.einsum("im,ij,jm->m", vectors, self.D.toarray(), vectors)
+        return omega, self._quality(omega, vectors)
+
+    def _quality(self, omega: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """Q_n = ω_n (vᵀMv) / (vᵀDv) per mode shape; infinite without damping."""
+        modal_m = np.einsum("im,im->m", vectors, self.M @ vectors)
+        modal_d = np.einsum("im,im->m", vectors, self.D @ vectors)
         Q = np.full(omega.shape, np.inf)
         lossy = modal_d > 0
         Q[lossy] = omega[lossy] * modal_m[lossy] / modal_d[lossy]
-        return omega, Q
+        return Q
 
     # -- per-parameter derivatives ---------------------------------------------
 
